@@ -1,0 +1,40 @@
+"""Helpers for the autoencoder course pack.
+
+Each module has one job:
+
+- ``reproducibility``: seed every generator at once; pick the device.
+- ``synthetic``: the small correlated data set of notebooks 01 and 02.
+- ``training``: one optimisation loop that returns a loss history.
+- ``theory``: the Eckart-Young floor and the largest stable learning rate.
+- ``diagnose``: why does my loss not change? A set-up checker.
+- ``plots``: loss curves, several runs overlaid, with the floor drawn.
+- ``models``: the course's autoencoders, from raw tensors or ``torch.nn``.
+- ``linear_sgd``: SGD for the linear autoencoder with the gradient written out (fast sliders).
+- ``widgets``: the slider panels of the notebooks.
+"""
+
+from . import widgets
+from .diagnose import SetupReport, check_setup
+from .models import linear_ae_reconstruction, raw_linear_ae, raw_linear_ae_forward
+from .plots import plot_losses
+from .reproducibility import pick_device, seed_everything
+from .synthetic import correlated_data
+from .theory import eckart_young_floor, max_stable_lr
+from .training import History, TrainingDiverged, train
+
+__all__ = [
+    "History",
+    "SetupReport",
+    "TrainingDiverged",
+    "check_setup",
+    "correlated_data",
+    "eckart_young_floor",
+    "linear_ae_reconstruction",
+    "max_stable_lr",
+    "pick_device",
+    "plot_losses",
+    "raw_linear_ae",
+    "raw_linear_ae_forward",
+    "seed_everything",
+    "train",
+]

@@ -1,0 +1,34 @@
+"""The autoencoders of the course, built from raw tensors or from ``torch.nn``."""
+
+from __future__ import annotations
+
+import torch
+
+
+def linear_ae_reconstruction(x, w_encoder, b_encoder, w_decoder, b_decoder) -> torch.Tensor:
+    """The learner's forward pass: ``(x @ w_encoder + b_encoder) @ w_decoder + b_decoder``."""
+    return (x @ w_encoder + b_encoder) @ w_decoder + b_decoder
+
+
+def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """The learner's linear autoencoder as four raw tensors, drawn from a standard normal.
+
+    Shapes as in the question: ``wEncoder (D, k)``, ``bEncoder (k,)``, ``wDecoder (k, D)``,
+    ``bDecoder (1, D)``; all require grad. Use with ``linear_ae_reconstruction(x, **params)``
+    through ``raw_linear_ae_forward``.
+    """
+    for name, value in (("features", features), ("hidden", hidden)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    shapes = {"wEncoder": (features, hidden), "bEncoder": (hidden,), "wDecoder": (hidden, features), "bDecoder": (1, features)}
+    return {name: torch.randn(shape, generator=generator).requires_grad_() for name, shape in shapes.items()}
+
+
+def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
+    """The forward function ``x -> reconstruction`` of a ``raw_linear_ae``."""
+    missing = {"wEncoder", "bEncoder", "wDecoder", "bDecoder"} - set(params)
+    if missing:
+        raise KeyError(f"params lacks {sorted(missing)}; make them with raw_linear_ae()")
+    return lambda x: linear_ae_reconstruction(
+        x, params["wEncoder"], params["bEncoder"], params["wDecoder"], params["bDecoder"]
+    )

@@ -1,0 +1,77 @@
+"""Loss curves: one run or several overlaid, optionally on a log scale, with the floor drawn.
+
+The functions draw on a Matplotlib ``Axes`` and return it. In JupyterLab the figure shows
+itself; in a script, call ``ax.figure.savefig(...)`` or ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+
+from .training import History
+
+
+def _as_losses(run) -> list[float]:
+    if isinstance(run, History):
+        return run.losses
+    try:
+        return [float(v) for v in run]
+    except (TypeError, ValueError):
+        raise TypeError(f"a run must be a History or a sequence of numbers, got {type(run).__name__}") from None
+
+
+def _as_runs(runs, labels) -> list[tuple[str | None, list[float]]]:
+    if isinstance(runs, Mapping):
+        if labels is not None:
+            raise ValueError("give labels either as the dict's keys or as labels=, not both")
+        return [(str(label), _as_losses(run)) for label, run in runs.items()]
+    if isinstance(runs, History) or (isinstance(runs, Sequence) and runs and not isinstance(runs[0], (History, Sequence))):
+        runs = [runs]  # a single run
+    runs = list(runs)
+    if labels is None:
+        labels = [None] * len(runs)
+    elif len(labels) != len(runs):
+        raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
+    return [(label, _as_losses(run)) for label, run in zip(labels, runs)]
+
+
+def plot_losses(
+    runs,
+    labels: Sequence[str] | None = None,
+    *,
+    floor: float | None = None,
+    log: bool = False,
+    ax=None,
+    title: str | None = None,
+    ylabel: str = "MSE loss",
+):
+    """Plot loss against step for one run or several, and return the Axes.
+
+    runs: a ``History`` or a list of losses; a list of those; or a dict label -> run.
+    floor: draw this value as a dashed horizontal line (the Eckart-Young floor, say).
+    log: use a logarithmic loss axis.
+    """
+    pairs = _as_runs(runs, labels)
+    if not pairs or all(len(losses) == 0 for _, losses in pairs):
+        raise ValueError("there is nothing to plot: every run is empty")
+    if floor is not None and not math.isfinite(floor):
+        raise ValueError(f"floor must be a finite number, got {floor}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for label, losses in pairs:
+        ax.plot(range(1, len(losses) + 1), losses, label=label, linewidth=1.5)
+    if floor is not None:
+        ax.axhline(floor, color="black", linestyle="--", linewidth=1, label=f"floor {floor:.4g}")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if floor is not None or any(label for label, _ in pairs):
+        ax.legend(loc="upper right", fontsize="small")
+    ax.grid(True, which="major", alpha=0.3)
+    return ax

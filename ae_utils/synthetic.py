@@ -1,0 +1,24 @@
+"""The learner's small correlated data set, shared by notebooks 01 and 02."""
+
+from __future__ import annotations
+
+import torch
+
+
+def correlated_data(n: int = 100, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Return ``n`` points in two dimensions whose columns are correlated.
+
+    It is exactly the learner's recipe::
+
+        x = torch.rand(n, 2)
+        x[:, 0] = x[:, 0] + x[:, 1]
+        x[:, 1] = 0.5 * x[:, 0] + x[:, 1]
+
+    drawing from ``generator`` (or torch's global generator when it is None).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer of at least 2 (a covariance needs two points), got {n!r}")
+    x = torch.rand(n, 2, generator=generator)
+    x[:, 0] = x[:, 0] + x[:, 1]
+    x[:, 1] = 0.5 * x[:, 0] + x[:, 1]
+    return x

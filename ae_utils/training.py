@@ -1,0 +1,290 @@
+"""One optimisation loop for every notebook: steps or epochs, a module or raw tensors.
+
+``train`` runs ``optimizer`` on the reconstruction loss of ``model`` over ``data`` and
+returns a ``History``: the loss at every step and, when an ``evaluate`` function is
+given, its value after every epoch. A loss that turns NaN or infinite stops the run
+with ``TrainingDiverged``; Ctrl-C stops it and keeps what was recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import torch
+from torch import nn
+
+# Runs with at least this many optimizer steps show a progress bar unless told otherwise.
+# A step count (not a timer) decides, so that a notebook's output is the same on every machine.
+AUTO_PROGRESS_STEPS = 5_000
+
+
+@dataclass
+class History:
+    """What a training run recorded: the loss at each step, an evaluation after each epoch."""
+
+    losses: list[float] = field(default_factory=list)
+    evaluations: list[float] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def steps(self) -> int:
+        """Number of optimizer steps taken."""
+        return len(self.losses)
+
+    @property
+    def final_loss(self) -> float:
+        """The loss at the last step taken (NaN when no step was taken)."""
+        return self.losses[-1] if self.losses else math.nan
+
+    def __repr__(self) -> str:
+        parts = [f"{self.steps} steps", f"final loss {self.final_loss:.4g}"]
+        if self.evaluations:
+            parts.append(f"{len(self.evaluations)} evaluations, last {self.evaluations[-1]:.4g}")
+        if self.interrupted:
+            parts.append("interrupted")
+        return f"History({', '.join(parts)})"
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite. ``history`` holds the steps taken before it did."""
+
+    def __init__(self, message: str, step: int, lr: float, history: History):
+        super().__init__(message)
+        self.step = step
+        self.lr = lr
+        self.history = history
+
+
+def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
+    return float(optimizer.param_groups[0].get("lr", math.nan))
+
+
+def _check_optimizer(optimizer: torch.optim.Optimizer) -> None:
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}; "
+            "for example torch.optim.SGD(model.parameters(), lr=0.01)"
+        )
+    for group in optimizer.param_groups:
+        lr = group.get("lr")
+        if lr is not None:
+            lr = float(lr)
+            if not math.isfinite(lr) or lr <= 0:
+                raise ValueError(
+                    f"the learning rate must be a positive number, got lr={lr}; "
+                    "with lr <= 0 the optimizer never moves the parameters (or moves them uphill)"
+                )
+        for p in group["params"]:
+            if not p.requires_grad:
+                raise ValueError(
+                    f"the optimizer holds a tensor of shape {tuple(p.shape)} that does not require grad: "
+                    "it is data, not a parameter, and the optimizer can never change it. "
+                    "Create parameters with requires_grad=True (or use nn.Parameter) and pass those, "
+                    "for example model.parameters()"
+                )
+
+
+def _check_count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}; nothing would be trained")
+    return value
+
+
+def _check_tensor_data(data: torch.Tensor) -> None:
+    if not data.is_floating_point():
+        raise TypeError(
+            f"data must be a floating-point tensor, got dtype {data.dtype}; convert it with data.float()"
+        )
+    if data.ndim < 2 or data.shape[0] < 1:
+        raise ValueError(
+            f"data must have shape (samples, features...), got {tuple(data.shape)}; "
+            "a single sample x needs x.unsqueeze(0)"
+        )
+    if not torch.isfinite(data).all():
+        bad = int((~torch.isfinite(data)).sum())
+        raise ValueError(f"data holds {bad} NaN or infinite values; clean or drop them before training")
+
+
+def _tensor_batches(
+    data: torch.Tensor, batch_size: int | None, shuffle: bool, generator: torch.Generator | None
+) -> Iterator[torch.Tensor]:
+    """One pass over ``data``: the whole tensor, or mini-batches in (shuffled) order."""
+    if batch_size is None or batch_size >= len(data):
+        yield data
+        return
+    if shuffle:
+        order = torch.randperm(len(data), generator=generator).to(data.device)
+        for start in range(0, len(data), batch_size):
+            yield data[order[start : start + batch_size]]
+    else:
+        for start in range(0, len(data), batch_size):
+            yield data[start : start + batch_size]
+
+
+def _inputs_of(batch) -> torch.Tensor:
+    """A batch from a DataLoader may be ``(images, labels)``: the autoencoder needs the images."""
+    if isinstance(batch, (tuple, list)):
+        batch = batch[0]
+    if not isinstance(batch, torch.Tensor):
+        raise TypeError(f"each batch must be a tensor or an (inputs, labels) pair, got {type(batch).__name__}")
+    return batch
+
+
+def _passes(data, batch_size, shuffle, generator) -> Callable[[], Iterable[torch.Tensor]]:
+    if isinstance(data, torch.Tensor):
+        _check_tensor_data(data)
+        if batch_size is not None:
+            _check_count("batch_size", batch_size)
+        return lambda: _tensor_batches(data, batch_size, shuffle, generator)
+    if batch_size is not None:
+        raise ValueError("batch_size applies to tensor data; a DataLoader already has its own batch size")
+    try:
+        iter(data)
+    except TypeError:
+        raise TypeError(
+            f"data must be a tensor or an iterable of batches (a DataLoader), got {type(data).__name__}"
+        ) from None
+    return lambda: (_inputs_of(b) for b in data)
+
+
+def _batches_per_pass(data, batch_size) -> int | None:
+    if isinstance(data, torch.Tensor):
+        return 1 if batch_size is None else math.ceil(len(data) / batch_size)
+    try:
+        return len(data)
+    except TypeError:
+        return None
+
+
+def _progress_bar(total: int | None, progress: bool | None):
+    show = progress if progress is not None else (total is not None and total >= AUTO_PROGRESS_STEPS)
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="step", leave=False)
+
+
+def train(
+    model: nn.Module | Callable[[torch.Tensor], torch.Tensor],
+    data,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    *,
+    steps: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    generator: torch.Generator | None = None,
+    evaluate: Callable[[], float] | None = None,
+    progress: bool | None = None,
+    stability_limit: float | None = None,
+) -> History:
+    """Train an autoencoder to reconstruct ``data`` and return the ``History`` of the run.
+
+    model: an ``nn.Module``, or any function ``x -> reconstruction`` over raw tensors.
+    data: a tensor of samples (full batch, or mini-batches of ``batch_size``), or an
+        iterable of batches such as a ``DataLoader`` (``(images, labels)`` pairs are fine).
+    loss_fn: ``loss_fn(reconstruction, x)``; ``nn.MSELoss()`` when not given.
+    steps / epochs: give exactly one. ``steps`` counts optimizer steps; ``epochs`` counts
+        passes over the data.
+    evaluate: called with no arguments after every epoch (under ``torch.no_grad``); its
+        float result is recorded in ``history.evaluations``.
+    progress: show a progress bar (True), never (False), or when the run has at least
+        ``AUTO_PROGRESS_STEPS`` steps (None).
+    stability_limit: the largest stable learning rate when known (see
+        ``theory.max_stable_lr``); quoted in the error if training diverges.
+    """
+    if not callable(model):
+        raise TypeError(f"model must be an nn.Module or a function x -> reconstruction, got {type(model).__name__}")
+    _check_optimizer(optimizer)
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
+    if steps is not None:
+        _check_count("steps", steps)
+    else:
+        _check_count("epochs", epochs)
+    loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
+    one_pass = _passes(data, batch_size, shuffle, generator)
+    per_pass = _batches_per_pass(data, batch_size)
+    total = steps if steps is not None else (None if per_pass is None else per_pass * epochs)
+
+    history = History()
+    bar = _progress_bar(total, progress)
+    is_module = isinstance(model, nn.Module)
+    try:
+        epoch = 0
+        while steps is None or history.steps < steps:
+            if epochs is not None and epoch >= epochs:
+                break
+            if is_module:
+                model.train()
+            taken = 0
+            for x in one_pass():
+                taken += 1
+                _step(model, x, optimizer, loss_fn, history, stability_limit)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{history.final_loss:.4g}", refresh=False)
+                if steps is not None and history.steps >= steps:
+                    break
+            if taken == 0:
+                raise ValueError("the data gave no batch at all; is the data set or DataLoader empty?")
+            epoch += 1
+            if epochs is not None and evaluate is not None:
+                if is_module:
+                    model.eval()
+                with torch.no_grad():
+                    history.evaluations.append(float(evaluate()))
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(f"Interrupted after {history.steps} steps; returning the history recorded so far.")
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _step(model, x, optimizer, loss_fn, history: History, stability_limit: float | None) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    reconstruction = model(x)
+    if history.steps == 0:
+        _check_first_step(reconstruction, x)
+    loss = loss_fn(reconstruction, x)
+    if history.steps == 0 and not loss.requires_grad:
+        raise ValueError(
+            "the loss does not depend on any tensor that requires grad, so no parameter can learn; "
+            "compute the reconstruction from the parameters inside the forward function"
+        )
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise TrainingDiverged(_diverged_message(value, history.steps + 1, optimizer, stability_limit),
+                               step=history.steps + 1, lr=_learning_rate(optimizer), history=history)
+    loss.backward()
+    optimizer.step()
+    history.losses.append(value)
+
+
+def _check_first_step(reconstruction, x: torch.Tensor) -> None:
+    if not isinstance(reconstruction, torch.Tensor):
+        raise TypeError(f"the model must return a tensor, got {type(reconstruction).__name__}")
+    if reconstruction.shape != x.shape:
+        raise ValueError(
+            f"the model's output has shape {tuple(reconstruction.shape)} but its input has shape "
+            f"{tuple(x.shape)}: an autoencoder's decoder must map back to the input's shape"
+        )
+
+
+def _diverged_message(value: float, step: int, optimizer, stability_limit: float | None) -> str:
+    lr = _learning_rate(optimizer)
+    what = "NaN" if math.isnan(value) else "infinite"
+    advice = (
+        f"Try a learning rate below the estimated stability limit of {stability_limit:.3g}."
+        if stability_limit is not None
+        else f"Try a smaller learning rate, for example {lr / 10:.3g}."
+    )
+    return f"Training diverged at step {step}: the loss became {what} with learning rate {lr:.3g}. {advice}"

@@ -1,0 +1,80 @@
+"""Slider panels: move a slider, the model retrains and the picture redraws.
+
+Each panel is two pieces: a plain drawing function that takes the slider values and
+returns a Matplotlib figure (tested at every slider's limits), and ``*_panel`` which wires
+ipywidgets sliders to it. ``SLIDERS`` lists each slider's minimum, maximum and default.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import torch
+
+from .linear_sgd import sgd_linear_ae
+from .models import raw_linear_ae
+from .plots import plot_losses
+from .theory import eckart_young_floor, max_stable_lr
+
+# name: (minimum, maximum, default); the learning rate slider moves on a log scale.
+SLIDERS = {
+    "lr": (1e-3, 10.0, 0.01),
+    "steps": (10, 5000, 1000),
+    "seed": (0, 20, 0),
+}
+
+
+def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1):
+    """Train the learner's raw-tensor linear autoencoder from seed ``seed`` with plain SGD.
+
+    Returns ``(history, diverged_at)``: ``diverged_at`` is the step at which the loss became
+    NaN or infinite, or None. Divergence is a result here, not an error: the slider's
+    right end is meant to show it. Uses ``sgd_linear_ae``, the same updates as
+    ``torch.optim.SGD`` with autograd, written out so that a redraw is quick.
+    """
+    params = raw_linear_ae(x.shape[1], k, generator=torch.Generator().manual_seed(int(seed)))
+    return sgd_linear_ae(x, params, float(lr), int(steps))
+
+
+def draw_linear_ae_run(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1, *, limit: float | None = None, floor: float | None = None):
+    """Retrain the linear autoencoder with these slider values and draw its loss curve
+    with the Eckart-Young floor; the title gives the estimated stability limit. Returns the figure.
+    """
+    floor = eckart_young_floor(x, k) if floor is None else floor
+    limit = max_stable_lr(x, k) if limit is None else limit
+    history, diverged_at = train_linear_ae(x, lr, steps, seed, k)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if history.losses:
+        plot_losses(history, [f"seed {seed}"], floor=floor, log=True, ax=ax)
+    ax.set_xlim(0, steps)
+    verdict = f"diverged at step {diverged_at}" if diverged_at else f"final loss {history.final_loss:.4g}"
+    ax.set_title(f"lr = {lr:.3g} (stability limit ≈ {limit:.3g}): {verdict}")
+    if diverged_at:
+        ax.axvline(diverged_at, color="red", linewidth=1)
+    return fig
+
+
+def linear_ae_panel(x: torch.Tensor, k: int = 1):
+    """Sliders for learning rate (log scale), number of steps and random seed over the
+    linear autoencoder of notebook 01. Retrains and redraws when a slider is released."""
+    import ipywidgets as widgets
+
+    floor, limit = eckart_young_floor(x, k), max_stable_lr(x, k)
+    (lr_min, lr_max, lr_default), (s_min, s_max, s_default), (seed_min, seed_max, seed_default) = SLIDERS.values()
+    controls = {
+        "lr": widgets.FloatLogSlider(value=lr_default, base=10, min=math.log10(lr_min),
+                                     max=math.log10(lr_max), step=0.1,
+                                     description="learning rate", readout_format=".3g", continuous_update=False),
+        "steps": widgets.IntSlider(value=s_default, min=s_min, max=s_max, step=10, description="steps",
+                                   continuous_update=False),
+        "seed": widgets.IntSlider(value=seed_default, min=seed_min, max=seed_max, description="seed",
+                                  continuous_update=False),
+    }
+
+    def redraw(lr, steps, seed):
+        draw_linear_ae_run(x, lr, steps, seed, k, limit=limit, floor=floor)
+        plt.show()
+
+    output = widgets.interactive_output(redraw, controls)
+    return widgets.VBox([widgets.HBox(list(controls.values())), output])
