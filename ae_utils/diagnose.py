@@ -163,7 +163,7 @@ def _take_steps(named, in_optimizer, names, optimizer, compute_loss, steps, repo
             if "second time" not in str(err):
                 raise
             report.problems.append(
-                "backward() failed on step 2 with 'Trying to backward through the graph a second time': "
+                f"backward() failed on step {step + 1} with 'Trying to backward through the graph a second time': "
                 "the forward pass ran once, outside the loop, and every step reuses its graph. "
                 "retain_graph=True silences this error but does not fix it: compute the reconstruction "
                 "(and the loss) inside the loop."

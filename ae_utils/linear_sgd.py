@@ -39,6 +39,9 @@ def sgd_linear_ae(x: torch.Tensor, params: dict[str, torch.Tensor], lr: float, s
         b_dec.sub_(residual.sum(0, keepdim=True), alpha=lr)
         w_enc.sub_(x_t @ grad_code, alpha=lr)
         b_enc.sub_(grad_code.sum(0), alpha=lr)
+        if step % 64 == 63 and not bool(torch.isfinite(losses[step])):
+            losses = losses[: step + 1]  # diverged: no point in stepping on
+            break
     finite = torch.isfinite(losses)
     if bool(finite.all()):
         return History(losses=losses.tolist()), None

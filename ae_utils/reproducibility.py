@@ -11,12 +11,8 @@ import torch
 DEVICE_VARIABLE = "AE_DEVICE"
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with ``seed``.
-
-    Returns a ``torch.Generator`` seeded the same way, for code that prefers an
-    explicit generator to the global one.
-    """
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with ``seed``."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
     if not 0 <= seed < 2**32:
@@ -25,7 +21,6 @@ def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    return torch.Generator().manual_seed(seed)
 
 
 def _mps_available() -> bool:

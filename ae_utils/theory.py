@@ -2,13 +2,15 @@
 
 - ``eckart_young_floor``: the lowest ``nn.MSELoss()`` any k-unit linear autoencoder with
   biases can reach on given data (Eckart-Young; Baldi & Hornik 1989).
-- ``max_stable_lr``: the largest learning rate at which plain gradient descent stays at
-  the optimum instead of being thrown out of it (lr < 2 / largest Hessian eigenvalue).
+- ``max_stable_lr``: the largest learning rate at which plain gradient descent can stay in
+  a minimum instead of being thrown out of it (lr < 2 / largest Hessian eigenvalue).
 
 Both work in float64 whatever the data's dtype, so their answers are exact to print precision.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -64,41 +66,74 @@ def eckart_young_floor(x: torch.Tensor, k: int) -> float:
     return float(eigenvalues[: dim - k].clamp_min(0).sum() / dim)
 
 
-def _balanced_optimum(x: torch.Tensor, k: int) -> list[torch.Tensor]:
-    """A global minimum whose encoder and decoder have equal scale: the top-k PCA basis."""
+def _optimum(x: torch.Tensor, k: int, scale: float = 1.0) -> list[torch.Tensor]:
+    """A global minimum: encoder = top-k principal basis * scale, decoder = its transpose / scale.
+
+    Every ``scale`` gives the same reconstructions and loss; the curvature differs.
+    """
     mean = x.mean(dim=0)
     _, vectors = torch.linalg.eigh(covariance(x))
     basis = vectors[:, -k:]  # (D, k), orthonormal
-    return [basis, -(mean @ basis), basis.T.clone(), mean.clone()]
+    w_encoder = basis * scale
+    return [w_encoder, -(mean @ w_encoder), basis.T / scale, mean.clone()]
 
 
-def max_stable_lr(x: torch.Tensor, k: int = 1, iterations: int = 300) -> float:
-    """Estimate the largest stable plain-SGD learning rate for a k-unit linear autoencoder
-    with biases, trained full-batch on ``x`` with ``nn.MSELoss()``.
+def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 500) -> float:
+    """The largest eigenvalue of the Hessian of ``nn.MSELoss()`` at ``params``.
 
-    Gradient descent on a quadratic bowl diverges once lr > 2 / lambda_max(Hessian). This
-    computes lambda_max at the balanced global minimum (encoder = decoder^T = top-k principal
-    basis) by power iteration with Hessian-vector products. Far from that point, and at
-    unbalanced minima, the loss surface is sharper: a run from a random start can diverge
-    somewhat below this estimate.
+    Small problems use the dense Hessian; large ones power iteration with Hessian-vector
+    products (the Hessian at a minimum has no negative eigenvalues).
+    """
+    shapes = [p.shape for p in params]
+    sizes = [p.numel() for p in params]
+
+    def loss_of(flat: torch.Tensor) -> torch.Tensor:
+        parts = [piece.reshape(shape) for piece, shape in zip(torch.split(flat, sizes), shapes)]
+        return torch.mean((linear_ae_reconstruction(x, *parts) - x) ** 2)
+
+    flat = torch.cat([p.reshape(-1) for p in params])
+    if flat.numel() <= 300:
+        hessian = torch.autograd.functional.hessian(loss_of, flat)
+        return float(torch.linalg.eigvalsh(hessian)[-1])
+    flat.requires_grad_()
+    (grad,) = torch.autograd.grad(loss_of(flat), flat, create_graph=True)
+    vector = torch.randn(flat.shape, generator=torch.Generator().manual_seed(0), dtype=flat.dtype)
+    top = 0.0
+    for _ in range(iterations):
+        vector = vector / vector.norm()
+        (product,) = torch.autograd.grad(grad, flat, grad_outputs=vector, retain_graph=True)
+        estimate = float(product @ vector)
+        vector = product.detach()
+        if abs(estimate - top) <= 1e-9 * abs(estimate):
+            return estimate
+        top = estimate
+    return top
+
+
+def max_stable_lr(x: torch.Tensor, k: int = 1) -> float:
+    """The largest learning rate at which full-batch SGD can settle in a minimum of a k-unit
+    linear autoencoder with biases, trained on ``x`` with ``nn.MSELoss()``.
+
+    Gradient descent cannot stay in a minimum whose Hessian has an eigenvalue above 2/lr
+    (it is thrown out along that direction). The minima of a linear autoencoder form a
+    family (scale the encoder up and the decoder down) of differing sharpness; this returns
+    2 / (the smallest largest-eigenvalue over that family), so above it no minimum is stable.
+    Below it, a run from a random start can still blow up on the way: starting points far
+    from the minimum are sharper.
     """
     x = _check_data(x)
     k = _check_k(k, x.shape[1])
-    params = [p.requires_grad_() for p in _balanced_optimum(x, k)]
-    loss = torch.mean((linear_ae_reconstruction(x, *params) - x) ** 2)
-    grads = torch.autograd.grad(loss, params, create_graph=True)
-
-    generator = torch.Generator().manual_seed(0)
-    vector = [torch.randn(p.shape, generator=generator, dtype=p.dtype) for p in params]
-    top = 0.0
-    for _ in range(iterations):
-        norm = torch.sqrt(sum((v * v).sum() for v in vector))
-        vector = [v / norm for v in vector]
-        product = torch.autograd.grad(grads, params, grad_outputs=vector, retain_graph=True)
-        estimate = float(sum((h * v).sum() for h, v in zip(product, vector)))
-        vector = [h.detach() for h in product]
-        if abs(estimate - top) <= 1e-12 * abs(estimate):
-            top = estimate
-            break
-        top = estimate
-    return 2.0 / top
+    lo, hi = -4.0, 4.0  # log of the scale; golden-section search for the flattest minimum
+    ratio = (5**0.5 - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = (_sharpness(x, _optimum(x, k, math.exp(t))) for t in (a, b))
+    for _ in range(40):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = _sharpness(x, _optimum(x, k, math.exp(a)))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = _sharpness(x, _optimum(x, k, math.exp(b)))
+    return 2.0 / min(fa, fb)

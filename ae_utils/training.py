@@ -282,9 +282,11 @@ def _check_first_step(reconstruction, x: torch.Tensor) -> None:
 def _diverged_message(value: float, step: int, optimizer, stability_limit: float | None) -> str:
     lr = _learning_rate(optimizer)
     what = "NaN" if math.isnan(value) else "infinite"
-    advice = (
-        f"Try a learning rate below the estimated stability limit of {stability_limit:.3g}."
-        if stability_limit is not None
-        else f"Try a smaller learning rate, for example {lr / 10:.3g}."
-    )
+    if stability_limit is not None:
+        advice = (
+            f"No minimum is stable above the estimated limit of {stability_limit:.3g}, and a random start "
+            f"can blow up well below it: try {min(lr, stability_limit) / 10:.3g}."
+        )
+    else:
+        advice = f"Try a smaller learning rate, for example {lr / 10:.3g}."
     return f"Training diverged at step {step}: the loss became {what} with learning rate {lr:.3g}. {advice}"

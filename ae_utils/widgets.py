@@ -7,6 +7,8 @@ ipywidgets sliders to it. ``SLIDERS`` lists each slider's minimum, maximum and d
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 
 import matplotlib.pyplot as plt
@@ -39,7 +41,8 @@ def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 
 
 def draw_linear_ae_run(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1, *, limit: float | None = None, floor: float | None = None):
     """Retrain the linear autoencoder with these slider values and draw its loss curve
-    with the Eckart-Young floor; the title gives the estimated stability limit. Returns the figure.
+    with the Eckart-Young floor; the title gives the learning rate above which no minimum
+    is stable. Returns the figure.
     """
     floor = eckart_young_floor(x, k) if floor is None else floor
     limit = max_stable_lr(x, k) if limit is None else limit
@@ -49,10 +52,31 @@ def draw_linear_ae_run(x: torch.Tensor, lr: float, steps: int, seed: int, k: int
         plot_losses(history, [f"seed {seed}"], floor=floor, log=True, ax=ax)
     ax.set_xlim(0, steps)
     verdict = f"diverged at step {diverged_at}" if diverged_at else f"final loss {history.final_loss:.4g}"
-    ax.set_title(f"lr = {lr:.3g} (stability limit ≈ {limit:.3g}): {verdict}")
+    ax.set_title(f"lr = {lr:.3g} (no stable minimum above {limit:.3g}): {verdict}")
     if diverged_at:
         ax.axvline(diverged_at, color="red", linewidth=1)
     return fig
+
+
+def figure_output(fig) -> dict:
+    """A Matplotlib figure as one Jupyter display output (a PNG), closing the figure.
+
+    Panels put this straight into their ``Output`` widget's ``outputs``, so the picture
+    travels with the widget's state: the same in JupyterLab, in a saved notebook, and in a
+    headless run (where nbval would otherwise see a captured figure as a cell output).
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi)
+    plt.close(fig)
+    width, height = fig.get_size_inches() * fig.dpi
+    return {
+        "output_type": "display_data",
+        "data": {
+            "image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+            "text/plain": f"<Figure size {width:.0f}x{height:.0f} with {len(fig.axes)} Axes>",
+        },
+        "metadata": {},
+    }
 
 
 def linear_ae_panel(x: torch.Tensor, k: int = 1):
@@ -63,18 +87,22 @@ def linear_ae_panel(x: torch.Tensor, k: int = 1):
     floor, limit = eckart_young_floor(x, k), max_stable_lr(x, k)
     (lr_min, lr_max, lr_default), (s_min, s_max, s_default), (seed_min, seed_max, seed_default) = SLIDERS.values()
     controls = {
-        "lr": widgets.FloatLogSlider(value=lr_default, base=10, min=math.log10(lr_min),
-                                     max=math.log10(lr_max), step=0.1,
-                                     description="learning rate", readout_format=".3g", continuous_update=False),
+        "lr": widgets.FloatLogSlider(value=lr_default, base=10, min=math.log10(lr_min), max=math.log10(lr_max),
+                                     step=0.1, description="learning rate", readout_format=".3g",
+                                     continuous_update=False),
         "steps": widgets.IntSlider(value=s_default, min=s_min, max=s_max, step=10, description="steps",
                                    continuous_update=False),
         "seed": widgets.IntSlider(value=seed_default, min=seed_min, max=seed_max, description="seed",
                                   continuous_update=False),
     }
+    picture = widgets.Output()
 
-    def redraw(lr, steps, seed):
-        draw_linear_ae_run(x, lr, steps, seed, k, limit=limit, floor=floor)
-        plt.show()
+    def redraw(change=None):
+        values = {name: control.value for name, control in controls.items()}
+        fig = draw_linear_ae_run(x, values["lr"], values["steps"], values["seed"], k, limit=limit, floor=floor)
+        picture.outputs = (figure_output(fig),)
 
-    output = widgets.interactive_output(redraw, controls)
-    return widgets.VBox([widgets.HBox(list(controls.values())), output])
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox(list(controls.values())), picture])
