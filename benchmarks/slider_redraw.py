@@ -1,0 +1,71 @@
+"""How long one slider move takes in notebook 01's panel: retrain 1000 steps, redraw.
+
+Side by side in one process, on the notebook's data:
+- baseline: the lesson's path, ``torch.optim.SGD`` with autograd through ``ae.train``, then
+  the same drawing;
+- panel: what a slider move runs, ``draw_linear_ae_run`` (SGD with the gradient written
+  out) plus turning the figure into the PNG that JupyterLab shows.
+Prints the median of several repeats of each, and their ratio.
+
+    .venv/bin/python benchmarks/slider_redraw.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import torch  # noqa: E402
+
+import ae_utils as ae  # noqa: E402
+from ae_utils.widgets import draw_linear_ae_run, figure_output  # noqa: E402
+
+REPEATS = 7
+
+
+def notebook_data() -> torch.Tensor:
+    ae.seed_everything(0)
+    return ae.correlated_data(100)
+
+
+def baseline_move(x, lr, steps, seed, floor, limit) -> None:
+    params = ae.raw_linear_ae(2, 1, generator=torch.Generator().manual_seed(seed))
+    history = ae.train(ae.raw_linear_ae_forward(params), x, torch.optim.SGD(params.values(), lr=lr), steps=steps,
+                       progress=False)
+    ax = ae.plot_losses(history, floor=floor, log=True)
+    ax.set_title(f"lr = {lr:.3g} (no stable minimum above {limit:.3g})")
+    figure_output(ax.figure)
+
+
+def panel_move(x, lr, steps, seed, floor, limit) -> None:
+    figure_output(draw_linear_ae_run(x, lr, steps, seed, limit=limit, floor=floor))
+
+
+def median_seconds(move, *args) -> float:
+    move(*args)  # warm-up: first calls pay for lazy imports
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        move(*args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    x = notebook_data()
+    floor, limit = ae.eckart_young_floor(x, 1), ae.max_stable_lr(x, 1)
+    args = (x, 0.01, 1000, 0, floor, limit)
+    baseline = median_seconds(baseline_move, *args)
+    panel = median_seconds(panel_move, *args)
+    print(f"torch threads: {torch.get_num_threads()}, repeats: {REPEATS}, 1000 steps at lr 0.01")
+    print(f"baseline (torch.optim.SGD + autograd, then draw): {baseline * 1000:7.1f} ms per slider move")
+    print(f"panel    (draw_linear_ae_run + PNG):               {panel * 1000:7.1f} ms per slider move")
+    print(f"speed-up: {baseline / panel:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
