@@ -3,6 +3,7 @@
 Each module has one job:
 
 - ``reproducibility``: seed every generator at once; pick the device.
+- ``datasets``: MNIST and Fashion-MNIST as tensors, local copies first, checksums checked.
 - ``synthetic``: the small correlated data set of notebooks 01 and 02.
 - ``training``: one optimisation loop that returns a loss history.
 - ``theory``: the Eckart-Young floor and the largest stable learning rate.
@@ -14,6 +15,7 @@ Each module has one job:
 """
 
 from . import widgets
+from .datasets import DatasetCorrupt, DatasetNotFound, load_images
 from .diagnose import SetupReport, check_setup
 from .models import linear_ae_reconstruction, raw_linear_ae, raw_linear_ae_forward
 from .plots import plot_losses
@@ -23,6 +25,8 @@ from .theory import eckart_young_floor, max_stable_lr
 from .training import History, TrainingDiverged, train
 
 __all__ = [
+    "DatasetCorrupt",
+    "DatasetNotFound",
     "History",
     "SetupReport",
     "TrainingDiverged",
@@ -30,6 +34,7 @@ __all__ = [
     "correlated_data",
     "eckart_young_floor",
     "linear_ae_reconstruction",
+    "load_images",
     "max_stable_lr",
     "pick_device",
     "plot_losses",

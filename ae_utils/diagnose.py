@@ -108,6 +108,13 @@ def check_setup(
             )
         elif id(p) not in optimizer_ids:
             report.problems.append(f"{name} is not in the optimizer, so optimizer.step() never changes it.")
+    for group in optimizer.param_groups:
+        lr = group.get("lr")
+        if lr is not None and not float(lr) > 0:
+            report.problems.append(
+                f"the optimizer's learning rate is {float(lr)}: steps of that size never move the parameters "
+                "downhill. Use a positive learning rate, for example lr=0.01."
+            )
     for i, p in enumerate(in_optimizer):
         if id(p) not in names and not p.requires_grad:
             report.problems.append(

@@ -8,6 +8,8 @@ redraw at once; the lessons use ``train`` and autograd.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .training import History
@@ -21,11 +23,14 @@ def sgd_linear_ae(x: torch.Tensor, params: dict[str, torch.Tensor], lr: float, s
     Returns ``(history, diverged_at)``: the loss before each step, up to the first step
     whose loss is NaN or infinite, and that step's number (None when all stayed finite).
     """
-    if not lr > 0:
-        raise ValueError(f"the learning rate must be positive, got {lr}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number, got {lr}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a whole number of at least 1, got {steps!r}")
     w_enc, b_enc, w_dec, b_dec = (params[n] for n in ("wEncoder", "bEncoder", "wDecoder", "bDecoder"))
+    mismatched = {name: p.dtype for name, p in params.items() if p.dtype != x.dtype}
+    if mismatched:
+        raise TypeError(f"the parameters' dtypes {mismatched} differ from the data's {x.dtype}; convert one to the other")
     scale = 2.0 / x.numel()
     x_t = x.T
     losses = torch.empty(steps, dtype=x.dtype)

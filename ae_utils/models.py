@@ -14,8 +14,8 @@ def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | N
     """The learner's linear autoencoder as four raw tensors, drawn from a standard normal.
 
     Shapes as in the question: ``wEncoder (D, k)``, ``bEncoder (k,)``, ``wDecoder (k, D)``,
-    ``bDecoder (1, D)``; all require grad. Use with ``linear_ae_reconstruction(x, **params)``
-    through ``raw_linear_ae_forward``.
+    ``bDecoder (1, D)``; all require grad. ``raw_linear_ae_forward(params)`` turns them into
+    the forward function ``x -> reconstruction``.
     """
     for name, value in (("features", features), ("hidden", hidden)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

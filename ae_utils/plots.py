@@ -14,9 +14,19 @@ import matplotlib.pyplot as plt
 from .training import History
 
 
+def _is_single_run(runs) -> bool:
+    if isinstance(runs, History):
+        return True
+    if hasattr(runs, "ndim"):  # a NumPy array or a tensor of losses
+        return runs.ndim == 1
+    return isinstance(runs, Sequence) and bool(runs) and not isinstance(runs[0], (History, Sequence)) and not hasattr(runs[0], "ndim")
+
+
 def _as_losses(run) -> list[float]:
     if isinstance(run, History):
         return run.losses
+    if hasattr(run, "tolist") and getattr(run, "ndim", 1) == 1:
+        return [float(v) for v in run.tolist()]
     try:
         return [float(v) for v in run]
     except (TypeError, ValueError):
@@ -28,8 +38,8 @@ def _as_runs(runs, labels) -> list[tuple[str | None, list[float]]]:
         if labels is not None:
             raise ValueError("give labels either as the dict's keys or as labels=, not both")
         return [(str(label), _as_losses(run)) for label, run in runs.items()]
-    if isinstance(runs, History) or (isinstance(runs, Sequence) and runs and not isinstance(runs[0], (History, Sequence))):
-        runs = [runs]  # a single run
+    if _is_single_run(runs):
+        runs = [runs]
     runs = list(runs)
     if labels is None:
         labels = [None] * len(runs)

@@ -47,6 +47,8 @@ def pick_device(verbose: bool = True) -> torch.device:
             "cuda": torch.cuda.is_available(),
             "mps": _mps_available(),
         }.get(device.type, False)
+        if available and device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            available = False
         if not available:
             raise ValueError(
                 f"{DEVICE_VARIABLE}={wanted!r} asks for a device this machine does not have; "

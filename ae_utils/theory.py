@@ -66,16 +66,36 @@ def eckart_young_floor(x: torch.Tensor, k: int) -> float:
     return float(eigenvalues[: dim - k].clamp_min(0).sum() / dim)
 
 
-def _optimum(x: torch.Tensor, k: int, scale: float = 1.0) -> list[torch.Tensor]:
-    """A global minimum: encoder = top-k principal basis * scale, decoder = its transpose / scale.
+def _optimum(x: torch.Tensor, k: int, scale: float = 1.0, shift: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """A global minimum: encoder = top-k principal basis * scale, decoder = its transpose / scale,
+    and the code offset by ``shift`` (the encoder's bias moves, the decoder's compensates).
 
-    Every ``scale`` gives the same reconstructions and loss; the curvature differs.
+    Every ``scale`` and ``shift`` gives the same reconstructions and loss; the curvature differs.
     """
     mean = x.mean(dim=0)
     _, vectors = torch.linalg.eigh(covariance(x))
     basis = vectors[:, -k:]  # (D, k), orthonormal
-    w_encoder = basis * scale
-    return [w_encoder, -(mean @ w_encoder), basis.T / scale, mean.clone()]
+    w_encoder, w_decoder = basis * scale, basis.T / scale
+    shift = torch.zeros(k, dtype=x.dtype) if shift is None else shift
+    b_encoder = shift - mean @ w_encoder
+    return [w_encoder, b_encoder, w_decoder, mean - shift @ w_decoder]
+
+
+def _golden_minimum(f, lo: float, hi: float, iterations: int = 40) -> tuple[float, float]:
+    """(argmin, min) of a unimodal function on [lo, hi] by golden-section search."""
+    ratio = (5**0.5 - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = f(a), f(b)
+    for _ in range(iterations):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = f(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = f(b)
+    return (a, fa) if fa < fb else (b, fb)
 
 
 def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 500) -> float:
@@ -93,7 +113,7 @@ def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 50
 
     flat = torch.cat([p.reshape(-1) for p in params])
     if flat.numel() <= 300:
-        hessian = torch.autograd.functional.hessian(loss_of, flat)
+        hessian = torch.autograd.functional.hessian(loss_of, flat, vectorize=True)
         return float(torch.linalg.eigvalsh(hessian)[-1])
     flat.requires_grad_()
     (grad,) = torch.autograd.grad(loss_of(flat), flat, create_graph=True)
@@ -110,30 +130,40 @@ def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 50
     return top
 
 
-def max_stable_lr(x: torch.Tensor, k: int = 1) -> float:
+def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
     """The largest learning rate at which full-batch SGD can settle in a minimum of a k-unit
     linear autoencoder with biases, trained on ``x`` with ``nn.MSELoss()``.
 
     Gradient descent cannot stay in a minimum whose Hessian has an eigenvalue above 2/lr
     (it is thrown out along that direction). The minima of a linear autoencoder form a
-    family (scale the encoder up and the decoder down) of differing sharpness; this returns
-    2 / (the smallest largest-eigenvalue over that family), so above it no minimum is stable.
+    family: scale the code by ``a`` and offset it by ``c`` (encoder weights times ``a``, its
+    bias moved; decoder weights divided by ``a``, its bias compensating), and the
+    reconstructions stay the same while the curvature changes. This returns 2 / (the
+    smallest largest-eigenvalue over that family), found by alternating golden-section
+    searches over ``a`` and each entry of ``c``; so above it no minimum is stable. For k = 1
+    that is the whole family; for k > 1 only uniform scalings are searched (mixing the code's
+    units can flatten further), so there the bound is an estimate.
+
     Below it, a run from a random start can still blow up on the way: starting points far
     from the minimum are sharper.
     """
     x = _check_data(x)
     k = _check_k(k, x.shape[1])
-    lo, hi = -4.0, 4.0  # log of the scale; golden-section search for the flattest minimum
-    ratio = (5**0.5 - 1) / 2
-    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    fa, fb = (_sharpness(x, _optimum(x, k, math.exp(t))) for t in (a, b))
-    for _ in range(40):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - ratio * (hi - lo)
-            fa = _sharpness(x, _optimum(x, k, math.exp(a)))
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + ratio * (hi - lo)
-            fb = _sharpness(x, _optimum(x, k, math.exp(b)))
-    return 2.0 / min(fa, fb)
+    log_scale, shift = 0.0, torch.zeros(k, dtype=x.dtype)
+    spread = float(x.std(dim=0).norm()) + float(x.mean(dim=0).norm()) + 1.0
+
+    def sharpness_at(log_a: float, c: torch.Tensor) -> float:
+        return _sharpness(x, _optimum(x, k, math.exp(log_a), c))
+
+    best = sharpness_at(log_scale, shift)
+    for _ in range(rounds):
+        log_scale, best = _golden_minimum(lambda t: sharpness_at(t, shift), -4.0, 4.0)
+        for i in range(k):
+            def along(value: float, i: int = i) -> float:
+                trial = shift.clone()
+                trial[i] = value
+                return sharpness_at(log_scale, trial)
+
+            value, best = _golden_minimum(along, -4.0 * spread * math.exp(log_scale), 4.0 * spread * math.exp(log_scale))
+            shift[i] = value
+    return 2.0 / best

@@ -95,6 +95,7 @@ def _check_count(name: str, value) -> int:
 
 
 def _check_tensor_data(data: torch.Tensor) -> None:
+    """Floating point, shaped (samples, features...), finite: else a clear error."""
     if not data.is_floating_point():
         raise TypeError(
             f"data must be a floating-point tensor, got dtype {data.dtype}; convert it with data.float()"
@@ -126,11 +127,13 @@ def _tensor_batches(
 
 
 def _inputs_of(batch) -> torch.Tensor:
-    """A batch from a DataLoader may be ``(images, labels)``: the autoencoder needs the images."""
+    """A batch from a DataLoader may be ``(images, labels)``: the autoencoder needs the images.
+    Each batch is checked as tensor data is checked once: floating point and finite."""
     if isinstance(batch, (tuple, list)):
         batch = batch[0]
     if not isinstance(batch, torch.Tensor):
         raise TypeError(f"each batch must be a tensor or an (inputs, labels) pair, got {type(batch).__name__}")
+    _check_tensor_data(batch)
     return batch
 
 
@@ -206,6 +209,8 @@ def train(
         raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
     if steps is not None:
         _check_count("steps", steps)
+        if evaluate is not None:
+            raise ValueError("evaluate is called after each epoch; train with epochs= to use it")
     else:
         _check_count("epochs", epochs)
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
@@ -240,6 +245,8 @@ def train(
                     model.eval()
                 with torch.no_grad():
                     history.evaluations.append(float(evaluate()))
+                if is_module:
+                    model.train()
     except KeyboardInterrupt:
         history.interrupted = True
         print(f"Interrupted after {history.steps} steps; returning the history recorded so far.")

@@ -36,6 +36,7 @@ def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 
     ``torch.optim.SGD`` with autograd, written out so that a redraw is quick.
     """
     params = raw_linear_ae(x.shape[1], k, generator=torch.Generator().manual_seed(int(seed)))
+    params = {name: p.detach().to(x.dtype) for name, p in params.items()}  # float64 data: float64 weights
     return sgd_linear_ae(x, params, float(lr), int(steps))
 
 

@@ -19,11 +19,20 @@ def close_figures():
     plt.close("all")
 
 
-@pytest.fixture
-def learner_x() -> torch.Tensor:
-    """The learner's correlated 2-D data (100 points), written out as in the question."""
+@pytest.fixture(scope="session")
+def learner_x_shared() -> torch.Tensor:
+    """The learner's correlated 2-D data (100 points), written out as in the question.
+
+    Shared by module-scoped fixtures: never modify it; tests take ``learner_x``, a copy.
+    """
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(100, 2, generator=generator)
     x[:, 0] = x[:, 0] + x[:, 1]
     x[:, 1] = 0.5 * x[:, 0] + x[:, 1]
     return x
+
+
+@pytest.fixture
+def learner_x(learner_x_shared) -> torch.Tensor:
+    """A fresh copy of the learner's correlated 2-D data (100 points, float32)."""
+    return learner_x_shared.clone()

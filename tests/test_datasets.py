@@ -1,0 +1,410 @@
+"""datasets.load_images: IDX decoding, the search order and layouts, checksums, the download
+(through a fake torchvision download_url: these tests never touch the network) and its errors,
+and, when the files are on this machine, the real MNIST and Fashion-MNIST."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import urllib.error
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from ae_utils import datasets
+from ae_utils.datasets import DatasetCorrupt, DatasetNotFound, load_images
+
+TEST_FILES = datasets.SPLITS["test"]
+TRAIN_FILES = datasets.SPLITS["train"]
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+# ---------------------------------------------------------------- synthetic IDX files
+
+
+def idx_images(n: int = 5, seed: int = 0, rows: int = 28, cols: int = 28, magic: int = 2051) -> bytes:
+    pixels = np.arange(n * rows * cols, dtype=np.int64) * 7 + seed
+    pixels[::97] = 255  # make sure the full range shows up
+    header = np.array([magic, n, rows, cols], dtype=">u4").tobytes()
+    return header + (pixels % 256).astype(np.uint8).tobytes()
+
+
+def idx_labels(n: int = 5, seed: int = 0, magic: int = 2049) -> bytes:
+    return np.array([magic, n], dtype=">u4").tobytes() + ((np.arange(n) + seed) % 10).astype(np.uint8).tobytes()
+
+
+def gz(raw: bytes) -> bytes:
+    return gzip.compress(raw, mtime=0)  # the same bytes on every run, so the same MD5
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def trust(monkeypatch, name: str, files: dict[str, bytes]) -> None:
+    """Make ``datasets.SPECS[name]`` list the MD5s of these synthetic .gz files."""
+    spec = datasets.SPECS[name]
+    monkeypatch.setitem(datasets.SPECS, name, replace(spec, md5={**spec.md5, **{f: md5(d) for f, d in files.items()}}))
+
+
+def write(folder: Path, files: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, data in files.items():
+        (folder / file).write_bytes(data)
+    return folder
+
+
+def split_files(split: str = "test", n: int = 5, seed: int = 0) -> dict[str, bytes]:
+    images, labels = datasets.SPLITS[split]
+    return {images: gz(idx_images(n, seed)), labels: gz(idx_labels(n, seed))}
+
+
+def leftovers(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+class FakeDownload:
+    """Stands in for torchvision's download_url: serves ``served`` by file name, records calls."""
+
+    def __init__(self, served: dict[str, bytes] | None = None, fail: dict[str, BaseException] | None = None):
+        self.served, self.fail, self.urls = served or {}, fail or {}, []
+
+    def __call__(self, url, root, filename=None, md5=None, max_redirect_hops=3):
+        self.urls.append(url)
+        file = url.rsplit("/", 1)[1]
+        error = self.fail.get(url) or self.fail.get(file)
+        if error is not None:
+            data = self.served.get(file, b"partial")
+            (Path(root) / filename).write_bytes(data[: len(data) // 2])  # half a file, then the failure
+            raise error
+        if file not in self.served:
+            raise urllib.error.URLError("[Errno -2] Name or service not known")
+        (Path(root) / filename).write_bytes(self.served[file])
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No real folders, no AE_DATA_DIR, and a network that is always down unless a test says so."""
+    monkeypatch.setattr(datasets, "PROJECT_DATA_DIR", tmp_path / "project" / "data")
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIR", tmp_path / "usr-share-datasets")
+    monkeypatch.delenv(datasets.ENV_VARIABLE, raising=False)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", FakeDownload())
+
+
+# ---------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize(
+    "name, split, match",
+    [
+        ("cifar10", "test", r"unknown data set 'cifar10'; choose one of: 'mnist', 'fashion-mnist'"),
+        ("MNIST", "test", r"unknown data set 'MNIST'"),
+        (None, "test", r"unknown data set None"),
+        ("mnist", "validation", r"unknown split 'validation'; choose one of: 'train', 'test'"),
+        ("mnist", ["test"], r"unknown split \['test'\]"),
+    ],
+)
+def test_bad_name_or_split(name, split, match):
+    with pytest.raises(ValueError, match=match):
+        load_images(name, split)
+
+
+def test_checksums_are_torchvisions():
+    for name, dataset in [("mnist", torchvision.datasets.MNIST), ("fashion-mnist", torchvision.datasets.FashionMNIST)]:
+        spec = datasets.SPECS[name]
+        assert spec.md5 == dict(dataset.resources)
+        assert spec.mirrors == tuple(dataset.mirrors)
+        assert spec.folder == dataset.__name__
+    assert issubclass(DatasetNotFound, RuntimeError) and issubclass(DatasetCorrupt, RuntimeError)
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def test_loads_exact_values(tmp_path, monkeypatch):
+    files = split_files("test", n=5)
+    trust(monkeypatch, "mnist", files)
+    images, labels = load_images("mnist", "test", root=write(tmp_path / "root", files))
+    assert images.shape == (5, 28, 28) and images.dtype == torch.float32
+    assert labels.shape == (5,) and labels.dtype == torch.int64
+    assert images.min() == 0.0 and images.max() == 1.0
+    pixels = np.frombuffer(idx_images(5), np.uint8, offset=16).reshape(5, 28, 28)
+    assert torch.equal(images, torch.from_numpy(pixels.astype(np.float32)) / 255)
+    assert labels.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_reads_only_the_split_asked_for(tmp_path, monkeypatch):
+    files = split_files("train", n=6)
+    trust(monkeypatch, "fashion-mnist", files)
+    root = write(tmp_path / "root", files)
+    (root / TEST_FILES[0]).write_bytes(b"garbage that is never read")  # the test split is incomplete
+    images, labels = load_images("fashion-mnist", "train", root=root, download=False)
+    assert images.shape == (6, 28, 28) and labels.tolist() == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("layout", ["MNIST/raw", "."])
+def test_both_layouts(tmp_path, monkeypatch, layout):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    write(tmp_path / "root" / layout, files)
+    assert load_images("mnist", "test", root=tmp_path / "root")[0].shape == (5, 28, 28)
+
+
+def test_torchvision_layout_is_tried_before_flat(tmp_path, monkeypatch):
+    tv_files, flat_files = split_files(seed=1), split_files(seed=2)
+    trust(monkeypatch, "fashion-mnist", tv_files)
+    write(tmp_path / "root" / "FashionMNIST" / "raw", tv_files)
+    write(tmp_path / "root", flat_files)  # wrong MD5, but never reached
+    assert load_images("fashion-mnist", "test", root=tmp_path / "root")[1][0] == 1
+
+
+# ---------------------------------------------------------------- where it looks
+
+
+@pytest.mark.parametrize(
+    "present, winner",
+    [
+        ({"root", "env", "project", "system"}, "root"),
+        ({"env", "project", "system"}, "env"),
+        ({"project", "system"}, "project"),
+        ({"system"}, "system"),
+        ({"root", "system"}, "root"),
+    ],
+)
+def test_search_order(tmp_path, monkeypatch, present, winner):
+    seeds = {"root": 1, "env": 2, "project": 3, "system": 4}  # labels start at the seed: tells which was read
+    folders = {
+        "root": tmp_path / "root",
+        "env": tmp_path / "env",
+        "project": datasets.PROJECT_DATA_DIR,
+        "system": datasets.SYSTEM_DATA_DIR / "mnist",
+    }
+    monkeypatch.setenv(datasets.ENV_VARIABLE, str(folders["env"]))
+    trust(monkeypatch, "mnist", split_files(seed=seeds[winner]))
+    for place in present:
+        write(folders[place], split_files(seed=seeds[place]))
+    _, labels = load_images("mnist", "test", root=folders["root"], download=False)
+    assert labels[0] == seeds[winner]
+
+
+def test_a_folder_with_only_one_of_the_two_files_is_passed_over(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    write(tmp_path / "root", {TEST_FILES[0]: files[TEST_FILES[0]]})
+    write(datasets.PROJECT_DATA_DIR / "MNIST" / "raw", files)
+    assert load_images("mnist", "test", root=tmp_path / "root")[0].shape == (5, 28, 28)
+
+
+# ---------------------------------------------------------------- bad files
+
+
+def test_wrong_checksum_is_an_error_naming_the_file(tmp_path, monkeypatch):
+    trust(monkeypatch, "mnist", split_files(seed=0))
+    write(tmp_path / "root", split_files(seed=3))
+    good = write(datasets.PROJECT_DATA_DIR, split_files(seed=0))  # never used: no fallback past a bad file
+    bad = tmp_path / "root" / TEST_FILES[0]
+    expected, actual = datasets.SPECS["mnist"].md5[TEST_FILES[0]], md5(bad.read_bytes())
+    message = rf"{re.escape(str(bad))} is corrupt or truncated: its MD5 is {actual}, expected {expected} .*Delete it"
+    with pytest.raises(DatasetCorrupt, match=message):
+        load_images("mnist", "test", root=tmp_path / "root")
+    assert torchvision.datasets.utils.download_url.urls == []  # and no download over it
+    assert len(leftovers(good)) == 2
+
+
+def test_truncated_file(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    files[TEST_FILES[1]] = files[TEST_FILES[1]][:-10]
+    write(tmp_path / "root" / "MNIST" / "raw", files)
+    message = rf"{TEST_FILES[1]} is corrupt or truncated: its MD5 is {md5(files[TEST_FILES[1]])}"
+    with pytest.raises(DatasetCorrupt, match=message):
+        load_images("mnist", "test", root=tmp_path / "root")
+
+
+@pytest.mark.parametrize(
+    "images, labels, match",
+    [
+        (idx_images(magic=2049), idx_labels(), r"not an IDX images file: its magic number is 2049, expected 2051"),
+        (idx_images(), idx_labels(magic=2051), r"not an IDX labels file: its magic number is 2051, expected 2049"),
+        (
+            idx_images()[:-1],
+            idx_labels(),
+            r"inconsistent size: its header gives the shape \(5, 28, 28\), which needs 3936 bytes, but it holds 3935",
+        ),
+        (idx_images(), idx_labels() + b"\0", r"inconsistent size: .*\(5,\).* needs 13 bytes, but it holds 14"),
+        (idx_images()[:10], idx_labels(), r"too short \(10 bytes\) for an IDX header"),
+        (b"", idx_labels(), r"magic number is None"),
+        (idx_images(5), idx_labels(4), r"holds 5 images but .* holds 4 labels"),
+    ],
+)
+def test_bad_idx_content_with_matching_checksum(tmp_path, monkeypatch, images, labels, match):
+    files = {TEST_FILES[0]: gz(images), TEST_FILES[1]: gz(labels)}
+    trust(monkeypatch, "mnist", files)
+    write(tmp_path / "root", files)
+    with pytest.raises(DatasetCorrupt, match=match):
+        load_images("mnist", "test", root=tmp_path / "root")
+
+
+def test_not_gzip_with_matching_checksum(tmp_path, monkeypatch):
+    files = {TEST_FILES[0]: idx_images(), TEST_FILES[1]: gz(idx_labels())}  # images not gzipped
+    trust(monkeypatch, "mnist", files)
+    write(tmp_path / "root", files)
+    with pytest.raises(DatasetCorrupt, match=r"is not a valid gzip file"):
+        load_images("mnist", "test", root=tmp_path / "root")
+
+
+def test_a_recompressed_copy_is_accepted_by_its_contents_md5(tmp_path, monkeypatch):
+    """Like Debian's Fashion-MNIST: the same bytes gzipped again, so another .gz MD5."""
+    raw = {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()}
+    spec = replace(datasets.SPECS["fashion-mnist"], content_md5={f: md5(d) for f, d in raw.items()})
+    monkeypatch.setitem(datasets.SPECS, "fashion-mnist", spec)
+    write(tmp_path / "root", {f: gzip.compress(d, compresslevel=1, mtime=12345) for f, d in raw.items()})
+    assert load_images("fashion-mnist", "test", root=tmp_path / "root")[1].tolist() == [0, 1, 2, 3, 4]
+    # ...but not when the contents differ, nor when the file does not even decompress
+    write(tmp_path / "root", {TEST_FILES[1]: gz(idx_labels(seed=1))})
+    with pytest.raises(DatasetCorrupt, match=rf"{TEST_FILES[1]} is corrupt or truncated"):
+        load_images("fashion-mnist", "test", root=tmp_path / "root")
+    write(tmp_path / "root", {TEST_FILES[1]: gz(idx_labels())[:-8]})
+    with pytest.raises(DatasetCorrupt, match=rf"{TEST_FILES[1]} is corrupt or truncated"):
+        load_images("fashion-mnist", "test", root=tmp_path / "root")
+
+
+# ---------------------------------------------------------------- download
+
+
+def fake_network(monkeypatch, **kwargs) -> FakeDownload:
+    fake = FakeDownload(**kwargs)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", fake)
+    return fake
+
+
+@pytest.mark.parametrize("target", ["root", "env", "project"])
+def test_download_goes_to_the_first_candidate_in_torchvision_layout(tmp_path, monkeypatch, target):
+    files = split_files("train", n=3)
+    trust(monkeypatch, "mnist", files)
+    fake = fake_network(monkeypatch, served=files)
+    folders = {"root": tmp_path / "root", "env": tmp_path / "env", "project": datasets.PROJECT_DATA_DIR}
+    if target in ("root", "env"):
+        monkeypatch.setenv(datasets.ENV_VARIABLE, str(folders["env"]))
+    images, labels = load_images("mnist", "train", root=folders["root"] if target == "root" else None)
+    assert images.shape == (3, 28, 28) and labels.tolist() == [0, 1, 2]
+    raw = folders[target] / "MNIST" / "raw"
+    assert leftovers(tmp_path) == [raw / TRAIN_FILES[0], raw / TRAIN_FILES[1]]  # no .part files, nothing else
+    assert fake.urls == [datasets.SPECS["mnist"].mirrors[0] + f for f in TRAIN_FILES]
+    fake.served.clear()  # the next call finds the files and downloads nothing
+    assert load_images("mnist", "train", root=folders["root"] if target == "root" else None)[1].tolist() == [0, 1, 2]
+    assert len(fake.urls) == 2
+
+
+def test_download_skips_a_folder_it_cannot_create(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "fashion-mnist", files)
+    fake_network(monkeypatch, served=files)
+    (tmp_path / "a-file").write_text("not a folder")
+    load_images("fashion-mnist", "test", root=tmp_path / "a-file" / "data")
+    assert (datasets.PROJECT_DATA_DIR / "FashionMNIST" / "raw" / TEST_FILES[0]).is_file()
+
+
+def test_download_tries_the_next_mirror(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    first, second = datasets.SPECS["mnist"].mirrors[:2]
+    forbidden = urllib.error.HTTPError(first + TEST_FILES[0], 403, "Forbidden", {}, None)
+    fake = fake_network(monkeypatch, served=files, fail={first + TEST_FILES[0]: forbidden})
+    assert load_images("mnist", "test", root=tmp_path / "root")[0].shape == (5, 28, 28)
+    assert fake.urls == [first + TEST_FILES[0], second + TEST_FILES[0], first + TEST_FILES[1]]
+    assert len(leftovers(tmp_path / "root")) == 2
+
+
+def test_download_with_wrong_checksum_is_not_kept(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    fake_network(monkeypatch, served={**files, TEST_FILES[0]: b"<html>Access denied</html>"})
+    with pytest.raises(DatasetNotFound, match=rf"sent a file with MD5 {md5(b'<html>Access denied</html>')}, expected"):
+        load_images("mnist", "test", root=tmp_path / "root")
+    assert leftovers(tmp_path / "root") == []
+
+
+def test_interrupted_download_leaves_nothing(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    fake_network(monkeypatch, served=files, fail={TEST_FILES[0]: ConnectionResetError("connection reset by peer")})
+    with pytest.raises(DatasetNotFound, match=r"ConnectionResetError: connection reset by peer"):
+        load_images("mnist", "test", root=tmp_path / "root")
+    assert leftovers(tmp_path / "root") == []
+    fake_network(monkeypatch, served=files, fail={TEST_FILES[1]: KeyboardInterrupt()})  # Ctrl-C halfway
+    with pytest.raises(KeyboardInterrupt):
+        load_images("mnist", "test", root=tmp_path / "root")
+    assert leftovers(tmp_path / "root") == [tmp_path / "root" / "MNIST" / "raw" / TEST_FILES[0]]  # whole and checked
+    fake = fake_network(monkeypatch, served=files)
+    assert load_images("mnist", "test", root=tmp_path / "root")[1].tolist() == [0, 1, 2, 3, 4]
+    assert fake.urls == [datasets.SPECS["mnist"].mirrors[0] + TEST_FILES[1]]
+
+
+@pytest.mark.parametrize("name, folder", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
+def test_offline_error_lists_every_place_and_the_fixes(tmp_path, monkeypatch, name, folder):
+    monkeypatch.setenv(datasets.ENV_VARIABLE, str(tmp_path / "env"))
+    write(tmp_path / "root", {TRAIN_FILES[1]: b"labels only"})
+    with pytest.raises(DatasetNotFound) as caught:
+        load_images(name, "train", root=tmp_path / "root")
+    message = str(caught.value)
+    lines = message.splitlines()
+    looked = [f"  {place}" for place in (tmp_path / "env", datasets.PROJECT_DATA_DIR, datasets.SYSTEM_DATA_DIR / name)]
+    root = tmp_path / "root"
+    assert lines[1:9] == [
+        f"  {root / folder / 'raw'}", f"  {root}  (has {TRAIN_FILES[1]} only)",
+        *(line for place in looked for line in (f"{place}/{folder}/raw", place)),
+    ]
+    assert f"Could not find the {name} train split ({TRAIN_FILES[0]} and {TRAIN_FILES[1]})" in message
+    errors = [line for line in message.splitlines() if line.startswith("Download: failed")]
+    assert len(errors) == 1 and "URLError" in errors[0] and "Name or service not known" in errors[0]
+    assert "set the environment variable AE_DATA_DIR" in message
+    assert f"project's data folder: {datasets.PROJECT_DATA_DIR / folder / 'raw'}" in message
+    assert "connect to the internet and run again" in message
+    assert ("sudo apt-get install dataset-fashion-mnist" in message) == (name == "fashion-mnist")
+    assert leftovers(tmp_path / "root") == [tmp_path / "root" / TRAIN_FILES[1]]
+
+
+def test_download_false_does_not_download(tmp_path):
+    with pytest.raises(DatasetNotFound, match=r"(?s)Looked in:.*Download: not tried \(download=False\)"):
+        load_images("mnist", "test", root=tmp_path / "root", download=False)
+    assert torchvision.datasets.utils.download_url.urls == []
+    assert not datasets.PROJECT_DATA_DIR.exists()
+
+
+# ---------------------------------------------------------------- the real data, when this machine has it
+
+
+@pytest.fixture
+def real_folders(monkeypatch):
+    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIR", Path("/usr/share/datasets"))
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / "MNIST" / "raw" / TEST_FILES[0]).is_file(),
+    reason=f"the course's shared MNIST test split is not at {SHARED_DATA / 'MNIST' / 'raw'}",
+)
+def test_real_mnist_test_split(real_folders):
+    images, labels = load_images("mnist", "test", root=SHARED_DATA, download=False)
+    assert images.shape == (10000, 28, 28) and images.dtype == torch.float32
+    assert labels.shape == (10000,) and labels.dtype == torch.int64
+    assert set(labels.tolist()) == set(range(10))
+    assert images.min() == 0 and images.max() == 1
+    assert images.mean().item() == pytest.approx(0.1325, abs=1e-4)
+
+
+@pytest.mark.skipif(
+    not (DEBIAN_FASHION / TRAIN_FILES[0]).is_file(),
+    reason=f"Fashion-MNIST is not in {DEBIAN_FASHION} (Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist)",
+)
+def test_real_fashion_mnist_train_split(real_folders):
+    images, labels = load_images("fashion-mnist", "train", download=False)
+    assert images.shape == (60000, 28, 28) and labels.shape == (60000,)
+    assert torch.equal(torch.bincount(labels), torch.full((10,), 6000))
+    assert 0.28 < images.mean().item() < 0.29

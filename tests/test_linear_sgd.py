@@ -1,0 +1,102 @@
+"""linear_sgd.sgd_linear_ae: the hand-written gradient must make exactly the updates of
+torch.optim.SGD with autograd, as run by ``train``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ae_utils import TrainingDiverged, raw_linear_ae, raw_linear_ae_forward, train
+from ae_utils.linear_sgd import sgd_linear_ae
+from helpers import linear_ae_minimum
+
+
+def twin_params(features: int, hidden: int, seed: int, dtype=torch.float64):
+    """Two independent copies of the same raw linear autoencoder initialisation."""
+    params = raw_linear_ae(features, hidden, generator=torch.Generator().manual_seed(seed))
+    copy = lambda: {n: p.detach().to(dtype).clone().requires_grad_() for n, p in params.items()}  # noqa: E731
+    return copy(), copy()
+
+
+def train_with_autograd(x, params, lr, steps):
+    return train(raw_linear_ae_forward(params), x, torch.optim.SGD(params.values(), lr=lr), steps=steps, progress=False)
+
+
+@pytest.mark.parametrize("hidden", [1, 2])
+def test_loss_curve_matches_torch_sgd_with_autograd(learner_x, hidden):
+    x = learner_x.double()
+    fast, reference = twin_params(2, hidden, seed=3)
+    history, diverged_at = sgd_linear_ae(x, fast, lr=0.05, steps=300)
+    expected = train_with_autograd(x, reference, lr=0.05, steps=300)
+    assert diverged_at is None
+    assert history.steps == 300
+    assert history.losses == pytest.approx(expected.losses, rel=1e-10)
+    assert history.final_loss < 0.5 * history.losses[0]
+    for name in fast:
+        torch.testing.assert_close(fast[name], reference[name].detach(), rtol=1e-10, atol=1e-12)
+
+
+def test_loss_curve_matches_in_float32(learner_x):
+    fast, reference = twin_params(2, 1, seed=0, dtype=torch.float32)
+    history, _ = sgd_linear_ae(learner_x, fast, lr=0.05, steps=200)
+    expected = train_with_autograd(learner_x, reference, lr=0.05, steps=200)
+    assert history.losses == pytest.approx(expected.losses, rel=1e-4)
+
+
+def test_params_are_updated_in_place(learner_x):
+    params, _ = twin_params(2, 1, seed=0, dtype=torch.float32)
+    objects = {n: p for n, p in params.items()}
+    before = {n: p.detach().clone() for n, p in params.items()}
+    sgd_linear_ae(learner_x, params, lr=0.05, steps=3)
+    for name, p in params.items():
+        assert p is objects[name]
+        assert not torch.equal(p.detach(), before[name])
+
+
+def test_divergence_step_matches_train(learner_x):
+    x = learner_x.double()
+    fast, reference = twin_params(2, 1, seed=0)
+    history, diverged_at = sgd_linear_ae(x, fast, lr=5.0, steps=1000)
+    with pytest.raises(TrainingDiverged) as info:
+        train_with_autograd(x, reference, lr=5.0, steps=1000)
+    assert diverged_at is not None and 1 < diverged_at < 1000
+    assert diverged_at == info.value.step
+    assert history.steps == diverged_at - 1
+    assert all(math.isfinite(v) for v in history.losses)
+    assert history.losses == pytest.approx(info.value.history.losses, rel=1e-6)
+
+
+def test_late_divergence_step_matches_train(learner_x):
+    """Started at a flat minimum, nudged, with lr just too large: the loss blows up only after
+    many steps (the loop checks for divergence every few dozen), at the same step as ``train``."""
+    x = learner_x.double() - learner_x.double().mean(dim=0)
+    start = linear_ae_minimum(x, 1, scale=1.73)  # close to the flattest minimum of this data
+    nudge = torch.randn(2, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 1e-6
+    start[0] = start[0] + nudge
+
+    def params():
+        return {n: p.clone().requires_grad_() for n, p in zip(("wEncoder", "bEncoder", "wDecoder", "bDecoder"), start)}
+
+    history, diverged_at = sgd_linear_ae(x, params(), lr=1.65, steps=5000)
+    with pytest.raises(TrainingDiverged) as info:
+        train_with_autograd(x, params(), lr=1.65, steps=5000)
+    assert 64 < diverged_at < 1000
+    assert diverged_at == info.value.step
+    assert history.steps == diverged_at - 1
+    assert history.losses == pytest.approx(info.value.history.losses, rel=1e-6)
+
+
+@pytest.mark.parametrize("lr", [0.0, -0.1, math.nan, math.inf])
+def test_rejects_non_positive_learning_rate(learner_x, lr):
+    params, _ = twin_params(2, 1, seed=0, dtype=torch.float32)
+    with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
+        sgd_linear_ae(learner_x, params, lr=lr, steps=10)
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5, True])
+def test_rejects_bad_step_count(learner_x, steps):
+    params, _ = twin_params(2, 1, seed=0, dtype=torch.float32)
+    with pytest.raises(ValueError, match="steps must be a whole number of at least 1"):
+        sgd_linear_ae(learner_x, params, lr=0.01, steps=steps)

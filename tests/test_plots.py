@@ -1,0 +1,123 @@
+"""plots.plot_losses: one run or several, labels, the floor line, log scale, and errors."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from ae_utils import History, plot_losses
+
+
+def legend_texts(ax) -> list[str]:
+    legend = ax.get_legend()
+    return [] if legend is None else [t.get_text() for t in legend.get_texts()]
+
+
+def curves(ax):
+    """The loss curves drawn (everything but the horizontal floor line)."""
+    return [line for line in ax.get_lines() if line.get_linestyle() != "--"]
+
+
+def test_history_is_drawn_against_step_numbers_from_one():
+    ax = plot_losses(History(losses=[3.0, 2.0, 1.0]))
+    [line] = ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(line.get_ydata(), [3.0, 2.0, 1.0])
+    assert ax.get_xlabel() == "step"
+    assert ax.get_ylabel() == "MSE loss"
+    assert ax.get_legend() is None  # nothing to label
+
+
+def test_plain_list_is_one_run():
+    ax = plot_losses([4.0, 2.0])
+    [line] = ax.get_lines()
+    np.testing.assert_array_equal(line.get_ydata(), [4.0, 2.0])
+
+
+def test_list_of_runs_with_labels():
+    ax = plot_losses([[3.0, 2.0], History(losses=[5.0, 4.0, 1.0])], ["a", "b"])
+    lines = ax.get_lines()
+    assert [list(line.get_ydata()) for line in lines] == [[3.0, 2.0], [5.0, 4.0, 1.0]]
+    assert legend_texts(ax) == ["a", "b"]
+
+
+def test_dict_of_runs_uses_keys_as_labels():
+    ax = plot_losses({"lr 0.1": [3.0, 1.0], "lr 0.01": [3.0, 2.5]})
+    assert legend_texts(ax) == ["lr 0.1", "lr 0.01"]
+    assert [list(line.get_ydata()) for line in ax.get_lines()] == [[3.0, 1.0], [3.0, 2.5]]
+
+
+def test_floor_is_a_dashed_horizontal_line_in_the_legend():
+    ax = plot_losses(History(losses=[3.0, 2.0, 1.0]), ["run"], floor=0.25)
+    assert len(ax.get_lines()) == 2
+    [floor_line] = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert set(floor_line.get_ydata()) == {0.25}
+    assert legend_texts(ax) == ["run", "floor 0.25"]
+
+
+def test_floor_alone_gets_a_legend():
+    ax = plot_losses([3.0, 2.0], floor=0.5)
+    assert legend_texts(ax) == ["floor 0.5"]
+
+
+def test_linear_scale_by_default_log_scale_when_asked():
+    assert plot_losses([3.0, 2.0]).get_yscale() == "linear"
+    assert plot_losses([3.0, 2.0], log=True).get_yscale() == "log"
+
+
+def test_draws_on_given_axes_with_title():
+    fig, ax = plt.subplots()
+    result = plot_losses([3.0, 2.0], ax=ax, title="Two steps", ylabel="loss")
+    assert result is ax
+    assert ax.get_title() == "Two steps"
+    assert ax.get_ylabel() == "loss"
+    assert len(plt.get_fignums()) == 1
+
+
+def test_new_figure_when_no_axes_given():
+    plot_losses([3.0, 2.0])
+    plot_losses([3.0, 2.0])
+    assert len(plt.get_fignums()) == 2
+
+
+def test_empty_run_next_to_full_run_is_allowed():
+    ax = plot_losses([[], [1.0, 0.5]], ["diverged at once", "fine"])
+    assert len(curves(ax)) == 2
+
+
+@pytest.mark.parametrize("runs", [[], History(), [[], []], {}, {"a": []}])
+def test_rejects_nothing_to_plot(runs):
+    with pytest.raises(ValueError, match="nothing to plot"):
+        plot_losses(runs)
+
+
+def test_rejects_label_count_mismatch():
+    with pytest.raises(ValueError, match="got 1 labels for 2 runs"):
+        plot_losses([[1.0], [2.0]], ["only one"])
+
+
+def test_rejects_labels_with_dict():
+    with pytest.raises(ValueError, match="dict's keys or as labels=, not both"):
+        plot_losses({"a": [1.0]}, ["b"])
+
+
+@pytest.mark.parametrize("floor", [math.nan, math.inf, -math.inf])
+def test_rejects_non_finite_floor(floor):
+    with pytest.raises(ValueError, match="floor must be a finite number"):
+        plot_losses([1.0, 0.5], floor=floor)
+
+
+def test_rejects_run_that_is_not_numbers():
+    with pytest.raises(TypeError, match="a run must be a History or a sequence of numbers, got int"):
+        plot_losses([[1.0, 2.0], 3])
+
+
+@pytest.mark.parametrize("make", [np.array, torch.tensor])
+def test_a_numpy_array_or_tensor_is_one_run(make):
+    ax = plot_losses(make([3.0, 2.0, 1.0]))
+    assert len(ax.lines) == 1
+    assert list(ax.lines[0].get_ydata()) == [3.0, 2.0, 1.0]

@@ -1,0 +1,159 @@
+"""widgets: the linear-autoencoder slider panel and its drawing function, at every slider's limits."""
+
+from __future__ import annotations
+
+import base64
+import math
+
+import ipywidgets
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from ae_utils import eckart_young_floor, max_stable_lr, raw_linear_ae
+from ae_utils.linear_sgd import sgd_linear_ae
+from ae_utils.widgets import SLIDERS, draw_linear_ae_run, figure_output, linear_ae_panel, train_linear_ae
+
+DEFAULTS = {name: default for name, (_, _, default) in SLIDERS.items()}
+SLIDER_SETTINGS = sorted(
+    {
+        tuple({**DEFAULTS, name: value}.items())
+        for name, (low, high, default) in SLIDERS.items()
+        for value in (low, high, default)
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def floor_and_limit(learner_x_shared):
+    return eckart_young_floor(learner_x_shared, 1), max_stable_lr(learner_x_shared, 1)
+
+
+@pytest.fixture(scope="module")
+def panel(learner_x_shared):
+    box = linear_ae_panel(learner_x_shared)
+    plt.close("all")
+    return box
+
+
+def test_sliders_give_min_max_default_in_order():
+    assert set(SLIDERS) == {"lr", "steps", "seed"}
+    for name, (low, high, default) in SLIDERS.items():
+        assert low < high, name
+        assert low <= default <= high, name
+    assert SLIDERS["lr"][0] > 0  # a log-scale slider cannot reach 0
+
+
+@pytest.mark.parametrize("setting", SLIDER_SETTINGS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s))
+def test_draw_at_every_slider_limit_returns_figure(learner_x, floor_and_limit, setting):
+    values = dict(setting)
+    floor, limit = floor_and_limit
+    fig = draw_linear_ae_run(learner_x, values["lr"], values["steps"], values["seed"], limit=limit, floor=floor)
+    assert isinstance(fig, Figure)
+    [ax] = fig.axes
+    title = ax.get_title()
+    assert title.startswith(f"lr = {values['lr']:.3g} ")
+    assert f"{limit:.3g}" in title
+    assert ax.get_xlim() == (0, values["steps"])
+    if values["lr"] == SLIDERS["lr"][1]:
+        assert "diverged at step" in title
+    else:
+        assert "final loss" in title
+
+
+def test_draw_computes_floor_and_limit_when_not_given(learner_x, floor_and_limit):
+    floor, limit = floor_and_limit
+    fig = draw_linear_ae_run(learner_x, DEFAULTS["lr"], DEFAULTS["steps"], DEFAULTS["seed"])
+    [ax] = fig.axes
+    assert f"{limit:.3g}" in ax.get_title()
+    assert [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"] == [floor]
+    assert ax.get_yscale() == "log"
+
+
+def test_draw_final_loss_in_title_matches_training(learner_x, floor_and_limit):
+    floor, limit = floor_and_limit
+    history, _ = train_linear_ae(learner_x, 0.05, 200, 3)
+    fig = draw_linear_ae_run(learner_x, 0.05, 200, 3, limit=limit, floor=floor)
+    assert fig.axes[0].get_title().endswith(f"final loss {history.final_loss:.4g}")
+
+
+def test_draw_marks_divergence_with_vertical_line(learner_x, floor_and_limit):
+    floor, limit = floor_and_limit
+    _, diverged_at = train_linear_ae(learner_x, 10.0, 100, 0)
+    fig = draw_linear_ae_run(learner_x, 10.0, 100, 0, limit=limit, floor=floor)
+    [ax] = fig.axes
+    assert ax.get_title().endswith(f"diverged at step {diverged_at}")
+    assert any(set(line.get_xdata()) == {diverged_at} for line in ax.get_lines())
+
+
+def test_draw_survives_divergence_at_the_first_step(learner_x, floor_and_limit):
+    """Data so large that the very first loss overflows: nothing to plot, but still a figure."""
+    floor, limit = floor_and_limit
+    fig = draw_linear_ae_run(learner_x * 1e20, 0.01, 10, 0, limit=limit, floor=floor)
+    [ax] = fig.axes
+    assert ax.get_title().endswith("diverged at step 1")
+    assert len(ax.get_lines()) == 1  # only the divergence marker
+
+
+def test_train_linear_ae_is_sgd_from_the_seeded_raw_autoencoder(learner_x):
+    history, diverged_at = train_linear_ae(learner_x, 0.05, 100, seed=4)
+    params = raw_linear_ae(2, 1, generator=torch.Generator().manual_seed(4))
+    expected, expected_at = sgd_linear_ae(learner_x, params, 0.05, 100)
+    assert history.losses == expected.losses
+    assert diverged_at is expected_at is None
+
+
+def test_train_linear_ae_depends_on_seed(learner_x):
+    first, _ = train_linear_ae(learner_x, 0.05, 20, seed=0)
+    again, _ = train_linear_ae(learner_x, 0.05, 20, seed=0)
+    other, _ = train_linear_ae(learner_x, 0.05, 20, seed=1)
+    assert first.losses == again.losses
+    assert first.losses != other.losses
+
+
+def test_train_linear_ae_accepts_float64_data(learner_x):
+    history, _ = train_linear_ae(learner_x.double(), 0.05, 50, seed=0)
+    expected, _ = train_linear_ae(learner_x, 0.05, 50, seed=0)
+    assert history.losses == pytest.approx(expected.losses, rel=1e-5)
+
+
+def test_figure_output_is_a_png_display_and_closes_the_figure():
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=50)
+    ax.plot([1, 2])
+    output = figure_output(fig)
+    assert output["output_type"] == "display_data"
+    assert output["metadata"] == {}
+    assert base64.b64decode(output["data"]["image/png"]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert output["data"]["text/plain"] == "<Figure size 150x100 with 1 Axes>"
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_panel_is_a_box_holding_the_three_sliders_with_their_limits(panel):
+    assert isinstance(panel, ipywidgets.Box)
+    sliders = {w.description: w for w in panel.children[0].children}
+    lr, steps, seed = sliders["learning rate"], sliders["steps"], sliders["seed"]
+    assert isinstance(lr, ipywidgets.FloatLogSlider)
+    assert lr.base == 10
+    assert (lr.min, lr.max) == pytest.approx((math.log10(SLIDERS["lr"][0]), math.log10(SLIDERS["lr"][1])))
+    assert lr.value == pytest.approx(SLIDERS["lr"][2])
+    assert isinstance(steps, ipywidgets.IntSlider)
+    assert (steps.min, steps.max, steps.value) == SLIDERS["steps"]
+    assert isinstance(seed, ipywidgets.IntSlider)
+    assert (seed.min, seed.max, seed.value) == SLIDERS["seed"]
+
+
+def test_panel_shows_a_picture_and_leaves_no_figure_open(learner_x):
+    box = linear_ae_panel(learner_x)
+    [picture_output] = box.children[1].outputs
+    assert base64.b64decode(picture_output["data"]["image/png"]).startswith(b"\x89PNG")
+    assert plt.get_fignums() == []
+
+
+def test_moving_a_slider_redraws_the_picture(panel):
+    picture = panel.children[1]
+    before = picture.outputs[0]["data"]["image/png"]
+    lr = next(w for w in panel.children[0].children if w.description == "learning rate")
+    lr.value = SLIDERS["lr"][1]
+    assert picture.outputs[0]["data"]["image/png"] != before
+    assert plt.get_fignums() == []
