@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 
 def linear_ae_reconstruction(x, w_encoder, b_encoder, w_decoder, b_decoder) -> torch.Tensor:
@@ -32,3 +33,22 @@ def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
     return lambda x: linear_ae_reconstruction(
         x, params["wEncoder"], params["bEncoder"], params["wDecoder"], params["bDecoder"]
     )
+
+
+def mlp_autoencoder(logits: bool = False) -> nn.Sequential:
+    """The answer's MNIST autoencoder, layer for layer, as one ``nn.Sequential``.
+
+    ``Flatten``; encoder 784-256-64-32 with a sigmoid after each layer; the mirrored decoder
+    32-64-256-784; ``Unflatten`` back to (1, 28, 28). With ``logits=False`` (the answer's
+    form) the decoder ends in a sigmoid, for ``nn.BCELoss``. With ``logits=True`` that last
+    sigmoid is left out, for ``nn.BCEWithLogitsLoss``: the same model, computed faster and
+    without the sigmoid's rounding at 0 and 1.
+    """
+    sizes = [784, 256, 64, 32, 64, 256, 784]
+    layers: list[nn.Module] = [nn.Flatten()]
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2 or not logits:
+            layers.append(nn.Sigmoid())
+    layers.append(nn.Unflatten(1, (1, 28, 28)))
+    return nn.Sequential(*layers)

@@ -5,6 +5,7 @@ and, when the files are on this machine, the real MNIST and Fashion-MNIST."""
 from __future__ import annotations
 
 import gzip
+import os
 import hashlib
 import re
 import urllib.error
@@ -21,7 +22,8 @@ from ae_utils.datasets import DatasetCorrupt, DatasetNotFound, load_images
 
 TEST_FILES = datasets.SPLITS["test"]
 TRAIN_FILES = datasets.SPLITS["train"]
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# CI points AE_DATA_DIR at the course's shared data; a checkout beside shared/ finds it there too.
+SHARED_DATA = Path(os.environ.get("AE_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
