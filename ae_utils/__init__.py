@@ -8,6 +8,7 @@ Each module has one job:
 - ``training``: one optimisation loop that returns a loss history.
 - ``theory``: the Eckart-Young floor and the largest stable learning rate.
 - ``diagnose``: why does my loss not change? A set-up checker.
+- ``metrics``: held-out reconstruction error, the same measure for every model.
 - ``plots``: loss curves, several runs overlaid, with the floor drawn.
 - ``models``: the course's autoencoders, from raw tensors or ``torch.nn``.
 - ``linear_sgd``: SGD for the linear autoencoder with the gradient written out (fast sliders).
@@ -17,7 +18,8 @@ Each module has one job:
 from . import widgets
 from .datasets import DatasetCorrupt, DatasetNotFound, load_images
 from .diagnose import SetupReport, check_setup
-from .models import linear_ae_reconstruction, raw_linear_ae, raw_linear_ae_forward
+from .metrics import reconstruction_loss
+from .models import linear_ae_reconstruction, mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
 from .plots import plot_losses
 from .reproducibility import pick_device, seed_everything
 from .synthetic import correlated_data
@@ -36,9 +38,11 @@ __all__ = [
     "linear_ae_reconstruction",
     "load_images",
     "max_stable_lr",
+    "mlp_autoencoder",
     "pick_device",
     "plot_losses",
     "raw_linear_ae",
+    "reconstruction_loss",
     "raw_linear_ae_forward",
     "seed_everything",
     "train",

@@ -104,6 +104,21 @@ def load_images(
     in that order; downloads the split when it is nowhere and ``download`` is true.
     Raises ``DatasetNotFound`` when it cannot get the files, ``DatasetCorrupt`` for a bad file.
     """
+    where, spec, files = _find_split(name, split, root, download)
+    return _read_split(where, files, spec)
+
+
+def locate(name: str, split: str, root: str | os.PathLike | None = None, download: bool = True) -> tuple[Path, Path]:
+    """The paths of a split's two gzipped IDX files (images, labels), found and checksummed
+    exactly as ``load_images`` finds them; for code that wants the files themselves."""
+    where, spec, files = _find_split(name, split, root, download)
+    for file in files:
+        _checked_bytes(where / file, spec)
+    return where / files[0], where / files[1]
+
+
+def _find_split(name, split, root, download) -> tuple[Path, _Spec, tuple[str, str]]:
+    """The folder holding the split's two files: found locally, or downloaded into place."""
     if not isinstance(name, str) or name not in SPECS:
         raise ValueError(f"unknown data set {name!r}; choose one of: {', '.join(map(repr, SPECS))}")
     if not isinstance(split, str) or split not in SPLITS:
@@ -115,14 +130,14 @@ def load_images(
         for where in (folder / spec.folder / "raw", folder):
             present = [file for file in files if (where / file).is_file()]
             if len(present) == len(files):
-                return _read_split(where, files, spec)
+                return where, spec, files
             note = f"  (has {present[0]} only)" if present else ""
             looked.append(f"  {where}{note}")
     problem = "not tried (download=False)"
     if download:
         target, problem = _download(spec, files, writable)
         if target is not None:
-            return _read_split(target, files, spec)
+            return target, spec, files
     raise DatasetNotFound(_not_found_message(name, split, spec, looked, problem))
 
 

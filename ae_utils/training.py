@@ -22,10 +22,11 @@ AUTO_PROGRESS_STEPS = 5_000
 
 @dataclass
 class History:
-    """What a training run recorded: the loss at each step, an evaluation after each epoch."""
+    """What a training run recorded: the loss at each step, and each evaluation with its step."""
 
     losses: list[float] = field(default_factory=list)
     evaluations: list[float] = field(default_factory=list)
+    evaluated_at: list[int] = field(default_factory=list)  # the step after which each evaluation ran
     interrupted: bool = False
 
     @property
@@ -184,6 +185,8 @@ def train(
     shuffle: bool = True,
     generator: torch.Generator | None = None,
     evaluate: Callable[[], float] | None = None,
+    evaluate_every: int | None = None,
+    stop_below: float | None = None,
     progress: bool | None = None,
     stability_limit: float | None = None,
 ) -> History:
@@ -195,8 +198,11 @@ def train(
     loss_fn: ``loss_fn(reconstruction, x)``; ``nn.MSELoss()`` when not given.
     steps / epochs: give exactly one. ``steps`` counts optimizer steps; ``epochs`` counts
         passes over the data.
-    evaluate: called with no arguments after every epoch (under ``torch.no_grad``); its
-        float result is recorded in ``history.evaluations``.
+    evaluate: called with no arguments after every epoch (under ``torch.no_grad``, the
+        module in eval mode); its float result is recorded in ``history.evaluations``.
+    evaluate_every: evaluate every this many steps instead (``history.evaluated_at``
+        records the step of each evaluation).
+    stop_below: stop as soon as an evaluation is at or below this value.
     progress: show a progress bar (True), never (False), or when the run has at least
         ``AUTO_PROGRESS_STEPS`` steps (None).
     stability_limit: the largest stable learning rate when known (see
@@ -209,10 +215,14 @@ def train(
         raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
     if steps is not None:
         _check_count("steps", steps)
-        if evaluate is not None:
-            raise ValueError("evaluate is called after each epoch; train with epochs= to use it")
+        if evaluate is not None and evaluate_every is None:
+            raise ValueError("evaluate is called after each epoch; train with epochs=, or give evaluate_every=")
     else:
         _check_count("epochs", epochs)
+    if evaluate_every is not None:
+        _check_count("evaluate_every", evaluate_every)
+    if (evaluate_every is not None or stop_below is not None) and evaluate is None:
+        raise ValueError("evaluate_every and stop_below need an evaluate= function")
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
     one_pass = _passes(data, batch_size, shuffle, generator)
     per_pass = _batches_per_pass(data, batch_size)
@@ -221,9 +231,22 @@ def train(
     history = History()
     bar = _progress_bar(total, progress)
     is_module = isinstance(model, nn.Module)
+
+    def run_evaluation() -> bool:
+        """Evaluate, record, and say whether the target is reached."""
+        if is_module:
+            model.eval()
+        with torch.no_grad():
+            value = float(evaluate())
+        if is_module:
+            model.train()
+        history.evaluations.append(value)
+        history.evaluated_at.append(history.steps)
+        return stop_below is not None and value <= stop_below
+
     try:
-        epoch = 0
-        while steps is None or history.steps < steps:
+        epoch, done = 0, False
+        while not done and (steps is None or history.steps < steps):
             if epochs is not None and epoch >= epochs:
                 break
             if is_module:
@@ -235,18 +258,16 @@ def train(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{history.final_loss:.4g}", refresh=False)
+                if evaluate_every is not None and history.steps % evaluate_every == 0 and run_evaluation():
+                    done = True
+                    break
                 if steps is not None and history.steps >= steps:
                     break
             if taken == 0:
                 raise ValueError("the data gave no batch at all; is the data set or DataLoader empty?")
             epoch += 1
-            if epochs is not None and evaluate is not None:
-                if is_module:
-                    model.eval()
-                with torch.no_grad():
-                    history.evaluations.append(float(evaluate()))
-                if is_module:
-                    model.train()
+            if not done and epochs is not None and evaluate is not None and evaluate_every is None:
+                done = run_evaluation()
     except KeyboardInterrupt:
         history.interrupted = True
         print(f"Interrupted after {history.steps} steps; returning the history recorded so far.")

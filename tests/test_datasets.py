@@ -410,3 +410,18 @@ def test_real_fashion_mnist_train_split(real_folders):
     assert images.shape == (60000, 28, 28) and labels.shape == (60000,)
     assert torch.equal(torch.bincount(labels), torch.full((10,), 6000))
     assert 0.28 < images.mean().item() < 0.29
+
+
+def test_locate_returns_the_checked_files_load_images_reads(tmp_path, monkeypatch):
+    files = split_files("test")
+    trust(monkeypatch, "mnist", files)
+    folder = write(tmp_path / "root", files)
+    assert datasets.locate("mnist", "test", root=folder, download=False) == (folder / TEST_FILES[0], folder / TEST_FILES[1])
+
+
+def test_locate_refuses_a_corrupt_file(tmp_path, monkeypatch):
+    files = split_files("test")
+    trust(monkeypatch, "mnist", files)
+    folder = write(tmp_path / "root", {**files, TEST_FILES[0]: files[TEST_FILES[0]][:-10]})
+    with pytest.raises(DatasetCorrupt, match="MD5"):
+        datasets.locate("mnist", "test", root=folder, download=False)

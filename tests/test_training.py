@@ -454,3 +454,31 @@ def test_module_is_back_in_training_mode_after_an_evaluated_run(model, data):
           progress=False)
     assert modes == [False, False]  # evaluated in eval mode
     assert model.training            # and handed back ready to train
+
+
+def test_evaluate_every_runs_on_schedule_in_steps_mode(model, data):
+    calls = []
+    history = train(model, data, sgd(model), steps=10, evaluate=lambda: calls.append(1) or 1.0, evaluate_every=4,
+                    progress=False)
+    assert history.evaluated_at == [4, 8] and len(calls) == 2
+
+
+def test_stop_below_ends_training_at_the_first_good_evaluation(model, data):
+    values = iter([0.9, 0.5, 0.1, 0.05])
+    history = train(model, data, sgd(model), epochs=50, batch_size=5, evaluate=lambda: next(values),
+                    evaluate_every=3, stop_below=0.2, progress=False)
+    assert history.evaluations == [0.9, 0.5, 0.1]
+    assert history.evaluated_at == [3, 6, 9] and history.steps == 9
+
+
+def test_stop_below_after_each_epoch(model, data):
+    values = iter([0.9, 0.1, 0.05])
+    history = train(model, data, sgd(model), epochs=5, batch_size=5, evaluate=lambda: next(values), stop_below=0.2,
+                    progress=False)
+    assert history.evaluations == [0.9, 0.1] and history.steps == 4
+
+
+@pytest.mark.parametrize("kwargs", [{"evaluate_every": 2}, {"stop_below": 0.1}])
+def test_schedule_options_need_an_evaluate_function(model, data, kwargs):
+    with pytest.raises(ValueError, match="need an evaluate= function"):
+        train(model, data, sgd(model), epochs=1, progress=False, **kwargs)

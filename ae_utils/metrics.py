@@ -1,0 +1,40 @@
+"""Held-out reconstruction error, measured the same way for every model."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def reconstruction_loss(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    batch_size: int = 2000,
+) -> float:
+    """The mean of ``loss_fn(model(x), x)`` over all of ``x``, in chunks of ``batch_size``.
+
+    ``loss_fn`` must average over its elements (as ``nn.MSELoss()``, ``nn.BCELoss()`` and
+    ``nn.BCEWithLogitsLoss()`` do by default); it is ``nn.MSELoss()`` when not given. An
+    ``nn.Module`` is evaluated in eval mode and handed back in the mode it was in.
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or len(x) == 0:
+        raise ValueError("x must be a non-empty tensor of samples, shaped (samples, ...)")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
+    loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
+    was_training = isinstance(model, nn.Module) and model.training
+    if isinstance(model, nn.Module):
+        model.eval()
+    try:
+        total = torch.zeros((), dtype=torch.float64, device=x.device)
+        for start in range(0, len(x), batch_size):
+            chunk = x[start : start + batch_size]
+            total += loss_fn(model(chunk), chunk).double() * len(chunk)
+        return float(total / len(x))
+    finally:
+        if was_training:
+            model.train()

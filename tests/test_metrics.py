@@ -1,0 +1,50 @@
+"""metrics.reconstruction_loss: chunked held-out error equals the one-shot computation."""
+
+import pytest
+import torch
+from torch import nn
+
+from ae_utils import mlp_autoencoder, reconstruction_loss
+
+
+@pytest.fixture
+def images() -> torch.Tensor:
+    return torch.rand(45, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 45, 1000])
+def test_chunked_bce_equals_the_whole_batch_bce(images, batch_size):
+    torch.manual_seed(0)
+    model = mlp_autoencoder()
+    with torch.no_grad():
+        expected = nn.functional.binary_cross_entropy(model(images), images).item()
+    assert reconstruction_loss(model, images, nn.BCELoss(), batch_size) == pytest.approx(expected, rel=1e-6)
+
+
+def test_logit_form_gives_the_same_bce(images):
+    torch.manual_seed(0)
+    with_sigmoid = mlp_autoencoder(logits=False)
+    logits = mlp_autoencoder(logits=True)
+    logits.load_state_dict(with_sigmoid.state_dict())
+    a = reconstruction_loss(with_sigmoid, images, nn.BCELoss())
+    b = reconstruction_loss(logits, images, nn.BCEWithLogitsLoss())
+    assert a == pytest.approx(b, rel=1e-5)
+
+
+def test_default_is_mse_and_mode_is_restored(images):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 784), nn.Dropout(0.5), nn.Unflatten(1, (1, 28, 28)))
+    model.train()
+    first = reconstruction_loss(model, images)
+    assert first == reconstruction_loss(model, images)  # dropout off: deterministic
+    assert model.training
+    with torch.no_grad():
+        model.eval()
+        assert first == pytest.approx(nn.functional.mse_loss(model(images), images).item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("x, batch_size, message", [(torch.rand(5), 2, "non-empty tensor"),
+                                                    (torch.rand(0, 3), 2, "non-empty tensor"),
+                                                    (torch.rand(4, 3), 0, "at least 1")])
+def test_bad_input(x, batch_size, message):
+    with pytest.raises(ValueError, match=message):
+        reconstruction_loss(nn.Identity(), x, batch_size=batch_size)
