@@ -85,3 +85,27 @@ def plot_losses(
         ax.legend(loc="upper right", fontsize="small")
     ax.grid(True, which="major", alpha=0.3)
     return ax
+
+
+def image_grid(rows: Sequence, row_labels: Sequence[str] | None = None, *, title: str | None = None, scale: float = 0.9):
+    """Draw rows of images (each row a tensor of shape (n, 28, 28) or (n, 1, 28, 28), values
+    in [0, 1]) as a grid, one row per entry, and return the figure."""
+    rows = [r.detach().cpu().reshape(len(r), *r.shape[-2:]).numpy() for r in rows]
+    if not rows or any(len(r) != len(rows[0]) for r in rows):
+        raise ValueError("image_grid needs one or more rows with the same number of images")
+    if row_labels is not None and len(row_labels) != len(rows):
+        raise ValueError(f"got {len(row_labels)} row labels for {len(rows)} rows")
+    n_rows, n_cols = len(rows), len(rows[0])
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * scale, n_rows * scale), squeeze=False)
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            ax = axes[i][j]
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if row_labels is not None:
+            axes[i][0].set_ylabel(row_labels[i], rotation=0, ha="right", va="center", fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

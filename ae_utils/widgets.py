@@ -107,3 +107,24 @@ def linear_ae_panel(x: torch.Tensor, k: int = 1):
         control.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox(list(controls.values())), picture])
+
+
+def frame_player(frames: list, description: str = "frame", interval_ms: int = 600):
+    """Play a list of pictures (Matplotlib figures, or outputs from ``figure_output``) inline:
+    a play button and a slider, linked in the browser, swap the picture shown."""
+    import ipywidgets as widgets
+
+    outputs = [frame if isinstance(frame, dict) else figure_output(frame) for frame in frames]
+    if not outputs:
+        raise ValueError("frame_player needs at least one frame")
+    play = widgets.Play(value=0, min=0, max=len(outputs) - 1, step=1, interval=interval_ms, description="play")
+    slider = widgets.IntSlider(value=0, min=0, max=len(outputs) - 1, description=description)
+    widgets.jslink((play, "value"), (slider, "value"))
+    picture = widgets.Output()
+    picture.outputs = (outputs[0],)
+
+    def show(change) -> None:
+        picture.outputs = (outputs[change["new"]],)
+
+    slider.observe(show, names="value")
+    return widgets.VBox([widgets.HBox([play, slider]), picture])

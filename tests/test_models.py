@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from ae_utils import linear_ae_reconstruction, raw_linear_ae, raw_linear_ae_forward
 
@@ -97,3 +98,19 @@ def test_forward_rejects_missing_parameters():
     del params["bEncoder"], params["wDecoder"]
     with pytest.raises(KeyError, match=r"params lacks \['bEncoder', 'wDecoder'\]"):
         raw_linear_ae_forward(params)
+
+
+@pytest.mark.parametrize("logits", [False, True])
+def test_mlp_autoencoder_is_the_answers_model_layer_for_layer(logits):
+    from ae_utils import mlp_autoencoder
+
+    model = mlp_autoencoder(logits=logits)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(784, 256), (256, 64), (64, 32), (32, 64), (64, 256), (256, 784)]
+    sigmoids = sum(isinstance(m, nn.Sigmoid) for m in model)
+    assert sigmoids == (5 if logits else 6)
+    assert isinstance(model[0], nn.Flatten) and isinstance(model[-1], nn.Unflatten)
+    out = model(torch.rand(3, 1, 28, 28))
+    assert out.shape == (3, 1, 28, 28)
+    if not logits:
+        assert bool(((out > 0) & (out < 1)).all())

@@ -121,3 +121,22 @@ def test_a_numpy_array_or_tensor_is_one_run(make):
     ax = plot_losses(make([3.0, 2.0, 1.0]))
     assert len(ax.lines) == 1
     assert list(ax.lines[0].get_ydata()) == [3.0, 2.0, 1.0]
+
+
+def test_image_grid_draws_one_axes_per_image_with_row_labels():
+    from ae_utils.plots import image_grid
+
+    rows = [torch.rand(4, 1, 28, 28), torch.rand(4, 28, 28)]
+    fig = image_grid(rows, ["original", "epoch 1"], title="t")
+    assert len(fig.axes) == 8
+    assert fig.axes[0].get_ylabel() == "original" and fig.axes[4].get_ylabel() == "epoch 1"
+
+
+@pytest.mark.parametrize("rows, labels, message", [([], None, "one or more rows"),
+                                                    ([torch.rand(3, 28, 28), torch.rand(2, 28, 28)], None, "same number"),
+                                                    ([torch.rand(3, 28, 28)], ["a", "b"], "2 row labels for 1 rows")])
+def test_image_grid_rejects_bad_rows(rows, labels, message):
+    from ae_utils.plots import image_grid
+
+    with pytest.raises(ValueError, match=message):
+        image_grid(rows, labels)

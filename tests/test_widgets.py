@@ -157,3 +157,29 @@ def test_moving_a_slider_redraws_the_picture(panel):
     lr.value = SLIDERS["lr"][1]
     assert picture.outputs[0]["data"]["image/png"] != before
     assert plt.get_fignums() == []
+
+
+def test_frame_player_swaps_the_picture_when_its_slider_moves():
+    import matplotlib.pyplot as plt
+
+    from ae_utils.widgets import frame_player
+
+    frames = []
+    for value in (0.0, 1.0, 0.5):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [value, value])
+        frames.append(fig)
+    player = frame_player(frames, "epoch")
+    controls, picture = player.children
+    play, slider = controls.children
+    assert (play.max, slider.max) == (2, 2)
+    first = picture.outputs[0]["data"]["image/png"]
+    slider.value = 2
+    assert picture.outputs[0]["data"]["image/png"] != first
+
+
+def test_frame_player_needs_frames():
+    from ae_utils.widgets import frame_player
+
+    with pytest.raises(ValueError, match="at least one frame"):
+        frame_player([])
