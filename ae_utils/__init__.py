@@ -6,6 +6,7 @@ Each module has one job:
 - ``datasets``: MNIST and Fashion-MNIST as tensors, local copies first, checksums checked.
 - ``synthetic``: the small correlated data set of notebooks 01 and 02.
 - ``training``: one optimisation loop that returns a loss history.
+- ``graphed_training``: epochs on device-resident data, each step replayed from a CUDA graph.
 - ``theory``: the Eckart-Young floor and the largest stable learning rate.
 - ``diagnose``: why does my loss not change? A set-up checker.
 - ``metrics``: held-out reconstruction error, the same measure for every model.
@@ -24,6 +25,7 @@ from .plots import plot_losses
 from .reproducibility import pick_device, seed_everything
 from .synthetic import correlated_data
 from .theory import eckart_young_floor, max_stable_lr
+from .graphed_training import train_graphed
 from .training import History, TrainingDiverged, train
 
 __all__ = [
@@ -46,4 +48,5 @@ __all__ = [
     "raw_linear_ae_forward",
     "seed_everything",
     "train",
+    "train_graphed",
 ]

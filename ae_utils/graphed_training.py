@@ -1,0 +1,137 @@
+"""Epochs over data that lives on the device, with the training step replayed from a CUDA graph.
+
+On a GPU, a small model's eager training step is bound by launching hundreds of tiny
+kernels from Python. ``train_graphed`` captures the whole step (forward, loss, backward and
+the optimizer's update) once in a ``torch.cuda.CUDAGraph`` and replays it for every full
+batch: one launch per batch. The batch is gathered into a fixed input buffer first, on the
+device, so nothing is copied from the host. Losses stay on the device and are read once per
+epoch, when they are also checked for NaN or infinity.
+
+On any other device (the CPU) the same function takes the same steps eagerly, so the code
+path is the same and its results can be tested anywhere; only the capture is CUDA's.
+The optimizer must be created with ``capturable=True`` on CUDA (``torch.optim.Adam`` and
+``AdamW`` support it), because a captured step may not read its step count on the host.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .training import (History, TrainingDiverged, _check_count, _check_optimizer, _check_tensor_data,
+                       _diverged_message, _learning_rate)
+
+WARMUP_STEPS = 3  # eager steps on a side stream before capture, as CUDA graphs require
+
+
+def train_graphed(
+    model: nn.Module,
+    data: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    *,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    evaluate: Callable[[], float] | None = None,
+) -> History:
+    """Train ``model`` to reconstruct ``data`` (a tensor on the model's device) for ``epochs``
+    shuffled passes in batches of ``batch_size``; return the ``History``.
+
+    The last, smaller batch of each epoch (when the data does not divide evenly) is taken
+    eagerly. ``evaluate`` runs after each epoch as in ``ae.train``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _check_optimizer(optimizer)
+    _check_count("epochs", epochs)
+    _check_count("batch_size", batch_size)
+    _check_tensor_data(data)
+    device = data.device
+    wrong = [name for name, p in model.named_parameters() if p.device != device]
+    if wrong:
+        raise ValueError(f"the data is on {device} but parameters {wrong[:3]} are not; move the model with model.to(data.device)")
+    graphed = device.type == "cuda"
+    if graphed:
+        uncapturable = [g for g in optimizer.param_groups if not g.get("capturable", False)]
+        if uncapturable:
+            raise ValueError("on CUDA the optimizer must be created with capturable=True, "
+                             "for example torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)")
+
+    full, rest = divmod(len(data), batch_size)
+    static_x = torch.empty((min(batch_size, len(data)), *data.shape[1:]), dtype=data.dtype, device=device)
+    history = History()
+    step_fn = _GraphedStep(model, optimizer, loss_fn, static_x, graphed)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(data), generator=generator).to(device)
+        losses = torch.empty(full + (1 if rest else 0), dtype=torch.float32, device=device)
+        for i in range(full):
+            torch.index_select(data, 0, order[i * batch_size : (i + 1) * batch_size], out=static_x)
+            losses[i] = step_fn()
+        if rest:
+            losses[full] = step_fn.eager(data[order[full * batch_size :]])
+        _record(losses, history, optimizer)
+        if evaluate is not None:
+            model.eval()
+            with torch.no_grad():
+                history.evaluations.append(float(evaluate()))
+            history.evaluated_at.append(history.steps)
+            model.train()
+    return history
+
+
+class _GraphedStep:
+    """One training step on ``static_x``: eager, or captured once and then replayed."""
+
+    def __init__(self, model, optimizer, loss_fn, static_x: torch.Tensor, graphed: bool):
+        self.model, self.optimizer, self.loss_fn, self.static_x = model, optimizer, loss_fn, static_x
+        self.graphed, self.taken = graphed, 0
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.static_loss: torch.Tensor | None = None
+
+    def eager(self, x: torch.Tensor) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self.model(x), x)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+    def __call__(self) -> torch.Tensor:
+        self.taken += 1
+        if not self.graphed or self.taken <= WARMUP_STEPS:
+            if self.graphed:  # warm-up steps run on a side stream before capture
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):
+                    loss = self.eager(self.static_x)
+                torch.cuda.current_stream().wait_stream(side)
+                return loss
+            return self.eager(self.static_x)
+        if self.graph is None:
+            self._capture()  # the capture itself takes this batch's step
+            return self.static_loss  # the caller copies it before the next replay
+        self.graph.replay()
+        return self.static_loss
+
+    def _capture(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.static_loss = self.loss_fn(self.model(self.static_x), self.static_x)
+            self.static_loss.backward()
+            self.optimizer.step()
+        self.graph.replay()  # capture records the step without running it
+
+
+def _record(losses: torch.Tensor, history: History, optimizer) -> None:
+    """Read one epoch's losses from the device at once; stop at the first non-finite one."""
+    for value in losses.tolist():
+        if not math.isfinite(value):
+            step = history.steps + 1
+            raise TrainingDiverged(_diverged_message(value, step, optimizer, None), step=step,
+                                   lr=_learning_rate(optimizer), history=history)
+        history.losses.append(value)

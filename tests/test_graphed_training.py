@@ -1,0 +1,85 @@
+"""graphed_training.train_graphed: the same steps as ae.train on the CPU; graph replay on CUDA."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ae_utils import TrainingDiverged, mlp_autoencoder, train
+from ae_utils.graphed_training import train_graphed
+
+
+def small_images(n: int = 70) -> torch.Tensor:
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+def fresh(device="cpu", **adam):
+    torch.manual_seed(0)
+    model = mlp_autoencoder(logits=True).to(device)
+    return model, torch.optim.Adam(model.parameters(), lr=1e-3, **adam)
+
+
+def test_cpu_path_takes_exactly_the_steps_of_train():
+    x = small_images()
+    a, opt_a = fresh()
+    b, opt_b = fresh()
+    eager = train(a, x, opt_a, nn.BCEWithLogitsLoss(), epochs=2, batch_size=16,
+                  generator=torch.Generator().manual_seed(1), progress=False)
+    graphed = train_graphed(b, x, opt_b, nn.BCEWithLogitsLoss(), epochs=2, batch_size=16,
+                            generator=torch.Generator().manual_seed(1))
+    assert graphed.losses == eager.losses  # 70 = 4 x 16 + 6: the partial batch included
+    assert len(graphed.losses) == 2 * 5
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_evaluates_after_each_epoch():
+    x = small_images(32)
+    model, optimizer = fresh()
+    history = train_graphed(model, x, optimizer, nn.BCEWithLogitsLoss(), epochs=3, batch_size=16,
+                            evaluate=lambda: 0.5)
+    assert history.evaluations == [0.5] * 3 and history.evaluated_at == [2, 4, 6]
+
+
+def test_divergence_names_the_step():
+    x = small_images(32)
+    model, optimizer = fresh()
+    with torch.no_grad():
+        model[1].weight.fill_(math.nan)
+    with pytest.raises(TrainingDiverged, match="step 1: the loss became NaN"):
+        train_graphed(model, x, optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=16)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"epochs": 0, "batch_size": 8}, "epochs must be at least 1"),
+                                             ({"epochs": 1, "batch_size": 0}, "batch_size must be at least 1")])
+def test_bad_counts(kwargs, message):
+    model, optimizer = fresh()
+    with pytest.raises(ValueError, match=message):
+        train_graphed(model, small_images(8), optimizer, nn.BCEWithLogitsLoss(), **kwargs)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU to put the data on another device")
+def test_model_on_another_device_than_the_data():
+    model, optimizer = fresh()
+    with pytest.raises(ValueError, match="model.to"):
+        train_graphed(model, small_images(8).cuda(), optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: checks graph replay against eager steps")
+def test_cuda_graph_replay_matches_eager_training():
+    x = small_images(200).cuda()
+    a, opt_a = fresh("cuda", capturable=True)
+    b, opt_b = fresh("cuda", capturable=True)
+    eager = train(a, x, opt_a, nn.BCEWithLogitsLoss(), epochs=2, batch_size=32,
+                  generator=torch.Generator().manual_seed(1), progress=False)
+    graphed = train_graphed(b, x, opt_b, nn.BCEWithLogitsLoss(), epochs=2, batch_size=32,
+                            generator=torch.Generator().manual_seed(1))
+    assert graphed.losses == pytest.approx(eager.losses, rel=1e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_needs_a_capturable_optimizer():
+    model, optimizer = fresh("cuda")
+    with pytest.raises(ValueError, match="capturable=True"):
+        train_graphed(model, small_images(8).cuda(), optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=4)
