@@ -80,33 +80,85 @@ def figure_output(fig) -> dict:
     }
 
 
+def _panel(controls: dict, draw) -> "widgets.VBox":
+    """Sliders in a row above a picture; ``draw(**values)`` returns the figure to show."""
+    import ipywidgets as widgets
+
+    picture = widgets.Output()
+
+    def redraw(change=None) -> None:
+        picture.outputs = (figure_output(draw(**{name: c.value for name, c in controls.items()})),)
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox(list(controls.values())), picture])
+
+
+def _lr_slider(lr_min: float, lr_max: float, lr_default: float):
+    import ipywidgets as widgets
+
+    return widgets.FloatLogSlider(value=lr_default, base=10, min=math.log10(lr_min), max=math.log10(lr_max), step=0.1,
+                                  description="learning rate", readout_format=".3g", continuous_update=False)
+
+
 def linear_ae_panel(x: torch.Tensor, k: int = 1):
     """Sliders for learning rate (log scale), number of steps and random seed over the
     linear autoencoder of notebook 01. Retrains and redraws when a slider is released."""
     import ipywidgets as widgets
 
     floor, limit = eckart_young_floor(x, k), max_stable_lr(x, k)
-    (lr_min, lr_max, lr_default), (s_min, s_max, s_default), (seed_min, seed_max, seed_default) = SLIDERS.values()
+    (s_min, s_max, s_default), (seed_min, seed_max, seed_default) = SLIDERS["steps"], SLIDERS["seed"]
     controls = {
-        "lr": widgets.FloatLogSlider(value=lr_default, base=10, min=math.log10(lr_min), max=math.log10(lr_max),
-                                     step=0.1, description="learning rate", readout_format=".3g",
-                                     continuous_update=False),
+        "lr": _lr_slider(*SLIDERS["lr"]),
         "steps": widgets.IntSlider(value=s_default, min=s_min, max=s_max, step=10, description="steps",
                                    continuous_update=False),
         "seed": widgets.IntSlider(value=seed_default, min=seed_min, max=seed_max, description="seed",
                                   continuous_update=False),
     }
-    picture = widgets.Output()
+    return _panel(controls, lambda lr, steps, seed: draw_linear_ae_run(x, lr, steps, seed, k, limit=limit, floor=floor))
 
-    def redraw(change=None):
-        values = {name: control.value for name, control in controls.items()}
-        fig = draw_linear_ae_run(x, values["lr"], values["steps"], values["seed"], k, limit=limit, floor=floor)
-        picture.outputs = (figure_output(fig),)
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox(list(controls.values())), picture])
+# name: (minimum, maximum, default) for notebook 02's panel; hidden runs to twice the data's dimension.
+SIZE_SLIDERS = {"lr": (1e-3, 1.0, 0.01)}
+
+
+def hidden_size_limits(features: int) -> tuple[int, int, int]:
+    """(minimum, maximum, default) of the hidden-size slider for data with ``features`` columns."""
+    return 1, 2 * features, 1
+
+
+def draw_hidden_size_run(x: torch.Tensor, hidden: int, lr: float, steps: int = 1000, seed: int = 0):
+    """Train a linear autoencoder with ``hidden`` units by plain SGD and draw its loss curve
+    against the Eckart-Young floor for that size (zero once ``hidden`` reaches the data's
+    dimension: no bottleneck is left). Returns the figure."""
+    features = x.shape[1]
+    floor = eckart_young_floor(x, hidden) if hidden < features else 0.0
+    history, diverged_at = train_linear_ae(x, lr, steps, seed, hidden)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if history.losses:
+        plot_losses(history, [f"{hidden} hidden"], floor=floor if floor > 0 else None, log=True, ax=ax)
+    ax.set_xlim(0, steps)
+    verdict = f"diverged at step {diverged_at}" if diverged_at else f"final loss {history.final_loss:.3g}"
+    bottleneck = f"floor {floor:.3g}" if hidden < features else "no bottleneck: floor 0"
+    ax.set_title(f"{hidden} hidden units for {features} features, lr = {lr:.3g}: {bottleneck}; {verdict}")
+    if diverged_at:
+        ax.axvline(diverged_at, color="red", linewidth=1)
+    return fig
+
+
+def hidden_size_panel(x: torch.Tensor):
+    """Sliders for the hidden size and the learning rate over notebook 02's linear autoencoder
+    (1000 plain SGD steps from seed 0). Retrains and redraws when a slider is released."""
+    import ipywidgets as widgets
+
+    low, high, default = hidden_size_limits(x.shape[1])
+    controls = {
+        "hidden": widgets.IntSlider(value=default, min=low, max=high, description="hidden units",
+                                    continuous_update=False),
+        "lr": _lr_slider(*SIZE_SLIDERS["lr"]),
+    }
+    return _panel(controls, lambda hidden, lr: draw_hidden_size_run(x, hidden, lr))
 
 
 def frame_player(frames: list, description: str = "frame", interval_ms: int = 600):

@@ -183,3 +183,38 @@ def test_frame_player_needs_frames():
 
     with pytest.raises(ValueError, match="at least one frame"):
         frame_player([])
+
+
+def _values(limits):
+    low, high, default = limits
+    return [low, high, default]
+
+
+@pytest.mark.parametrize("which", ["hidden", "lr"])
+def test_hidden_size_drawing_at_every_slider_limit(which):
+    import matplotlib.figure
+
+    from ae_utils.widgets import SIZE_SLIDERS, draw_hidden_size_run, hidden_size_limits
+
+    x = torch.rand(100, 4, generator=torch.Generator().manual_seed(0))
+    limits = {"hidden": hidden_size_limits(4), "lr": SIZE_SLIDERS["lr"]}
+    defaults = {name: lim[2] for name, lim in limits.items()}
+    for value in _values(limits[which]):
+        fig = draw_hidden_size_run(x, **{**defaults, which: value})
+        assert isinstance(fig, matplotlib.figure.Figure)
+        title = fig.axes[0].get_title()
+        hidden = value if which == "hidden" else defaults["hidden"]
+        assert ("no bottleneck" in title) == (hidden >= 4)
+
+
+def test_hidden_size_panel_redraws_when_a_slider_moves():
+    from ae_utils.widgets import hidden_size_panel
+
+    x = torch.rand(50, 3, generator=torch.Generator().manual_seed(0))
+    panel = hidden_size_panel(x)
+    controls, picture = panel.children
+    hidden, lr = controls.children
+    assert (hidden.min, hidden.max, hidden.value) == (1, 6, 1)
+    before = picture.outputs[0]["data"]["image/png"]
+    hidden.value = 5
+    assert picture.outputs[0]["data"]["image/png"] != before
