@@ -22,9 +22,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/
 
-# CI=true: notebooks run their quick version, the one whose outputs are stored.
+# CI=true: notebooks run their quick version, the one whose outputs are stored;
+# AE_DEVICE=cpu: the stored outputs are the CPU's, also on a machine with a GPU.
 test: $(STAMP)
-	CI=$${CI:-true} $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+	CI=$${CI:-true} AE_DEVICE=$${AE_DEVICE:-cpu} $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

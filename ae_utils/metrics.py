@@ -30,11 +30,11 @@ def reconstruction_loss(
     if isinstance(model, nn.Module):
         model.eval()
     try:
-        total = torch.zeros((), dtype=torch.float64, device=x.device)
+        total = 0.0  # summed on the host in double precision (Apple's MPS has no float64)
         for start in range(0, len(x), batch_size):
             chunk = x[start : start + batch_size]
-            total += loss_fn(model(chunk), chunk).double() * len(chunk)
-        return float(total / len(x))
+            total += float(loss_fn(model(chunk), chunk)) * len(chunk)
+        return total / len(x)
     finally:
         if was_training:
             model.train()
