@@ -7,6 +7,7 @@ Each module has one job:
 - ``synthetic``: the small correlated data set of notebooks 01 and 02.
 - ``training``: one optimisation loop that returns a loss history.
 - ``graphed_training``: epochs on device-resident data, each step replayed from a CUDA graph.
+- ``pca``: PCA with torch.linalg; principal angles; the Rayleigh-Ritz step.
 - ``theory``: the Eckart-Young floor and the largest stable learning rate.
 - ``diagnose``: why does my loss not change? A set-up checker.
 - ``metrics``: held-out reconstruction error, the same measure for every model.
@@ -21,6 +22,7 @@ from .datasets import DatasetCorrupt, DatasetNotFound, load_images
 from .diagnose import SetupReport, check_setup
 from .metrics import reconstruction_loss
 from .models import linear_ae_reconstruction, mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
+from .pca import pca, pca_reconstruct, principal_angles, rayleigh_ritz
 from .plots import plot_losses
 from .reproducibility import pick_device, seed_everything
 from .synthetic import correlated_data
@@ -42,8 +44,12 @@ __all__ = [
     "max_stable_lr",
     "mlp_autoencoder",
     "pick_device",
+    "pca",
+    "pca_reconstruct",
     "plot_losses",
+    "principal_angles",
     "raw_linear_ae",
+    "rayleigh_ritz",
     "reconstruction_loss",
     "raw_linear_ae_forward",
     "seed_everything",

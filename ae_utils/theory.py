@@ -41,8 +41,8 @@ def _check_k(k, dim: int) -> int:
         raise ValueError(f"k must be at least 1, got {k}: a bottleneck needs at least one unit")
     if k > dim:
         raise ValueError(
-            f"k={k} is larger than the data's dimension D={dim}; with k >= D a linear autoencoder "
-            "can learn the identity, so its floor is 0"
+            f"k={k} is larger than the data's dimension D={dim}: there are only {dim} directions to keep. "
+            "(With k >= D a linear autoencoder can learn the identity, so its floor is 0.)"
         )
     return k
 

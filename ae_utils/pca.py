@@ -1,0 +1,88 @@
+"""PCA with ``torch.linalg``, and the tools that compare a linear autoencoder with it.
+
+- ``pca``: mean, principal components (orthonormal rows, largest variance first), variances.
+- ``pca_reconstruct``: project onto the components and back.
+- ``principal_angles``: the angles, in degrees, between two subspaces.
+- ``rayleigh_ritz``: the principal components hidden in a decoder's column space. A linear
+  autoencoder learns the right subspace but not the components themselves; one small
+  eigenproblem inside that subspace recovers them (a Rayleigh-Ritz step).
+
+Everything is computed in float64 and returned in the input's dtype.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .theory import _check_data, _check_k, covariance
+
+
+def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The top-k principal components of ``x`` (N, D).
+
+    Returns ``(mean (D,), components (k, D), variances (k,))``: the components are orthonormal
+    rows ordered by the variance they keep (the covariance's eigenvalues, dividing by N).
+    Each component's sign is fixed so that its largest entry in absolute value is positive.
+    """
+    data = _check_data(x)
+    k = _check_k(k, data.shape[1])
+    values, vectors = torch.linalg.eigh(covariance(data))
+    components = vectors[:, -k:].flip(1).T.contiguous()
+    signs = torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True)))
+    components = components * signs
+    return data.mean(dim=0).to(x.dtype), components.to(x.dtype), values[-k:].flip(0).clamp_min(0).to(x.dtype)
+
+
+def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+    """Project ``x`` onto the span of ``components`` (rows, orthonormal) around ``mean``, and back."""
+    if components.ndim != 2 or x.shape[-1] != components.shape[1] or mean.shape != (components.shape[1],):
+        raise ValueError(
+            f"shapes do not fit: x {tuple(x.shape)}, mean {tuple(mean.shape)}, components {tuple(components.shape)}; "
+            "components must be (k, D) and mean (D,) for x of D features"
+        )
+    centred = x - mean
+    return centred @ components.T @ components + mean
+
+
+def _orthonormal_columns(a: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(a, torch.Tensor) or a.ndim != 2:
+        raise ValueError(f"{name} must be a matrix whose columns span a subspace, shaped (D, k)")
+    if not torch.isfinite(a).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    q, r = torch.linalg.qr(a.detach().to(torch.float64))
+    diagonal = r.diagonal().abs()
+    if diagonal.numel() == 0 or bool((diagonal <= 1e-10 * diagonal.max().clamp_min(1e-300)).any()):
+        raise ValueError(f"the columns of {name} are linearly dependent: they span fewer than {a.shape[1]} dimensions")
+    return q
+
+
+def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The principal angles, in degrees and ascending, between the column spaces of ``a`` (D, k)
+    and ``b`` (D, m): 0 where they share a direction, 90 where they are orthogonal."""
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"the subspaces live in different spaces: {a.shape[0]} and {b.shape[0]} rows")
+    qa, qb = _orthonormal_columns(a, "a"), _orthonormal_columns(b, "b")
+    cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
+    return torch.rad2deg(torch.arccos(cosines)).to(a.dtype if a.is_floating_point() else torch.float64)
+
+
+def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The principal components of ``x`` that lie in the column space of ``decoder_weight`` (D, k).
+
+    Takes an orthonormal basis Q of the column space, solves the small eigenproblem
+    Q^T C Q = R diag(variances) R^T for the data's covariance C, and returns
+    ``(components (k, D), variances (k,))``, largest first, signs fixed as in ``pca``. When the
+    column space is the top-k principal subspace (as at a linear autoencoder's minimum),
+    these are the top-k principal components.
+    """
+    data = _check_data(x)
+    if decoder_weight.ndim != 2 or decoder_weight.shape[0] != data.shape[1]:
+        raise ValueError(
+            f"decoder_weight must be (D, k) with D = {data.shape[1]} features, got {tuple(decoder_weight.shape)}; "
+            "for nn.Linear(k, D) pass decoder.weight as it is"
+        )
+    q = _orthonormal_columns(decoder_weight, "decoder_weight")
+    values, rotation = torch.linalg.eigh(q.T @ covariance(data) @ q)
+    components = (q @ rotation).flip(1).T
+    signs = torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True)))
+    return (components * signs).to(x.dtype), values.flip(0).clamp_min(0).to(x.dtype)

@@ -1,0 +1,128 @@
+"""pca: PCA, reconstruction, principal angles and the Rayleigh-Ritz step, checked against NumPy."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ae_utils import eckart_young_floor, pca, pca_reconstruct, principal_angles, rayleigh_ritz
+
+
+@pytest.fixture
+def x() -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    scales = torch.tensor([3.0, 2.0, 1.0, 0.5, 0.1], dtype=torch.float64)
+    mixing = torch.linalg.qr(torch.randn(5, 5, generator=generator, dtype=torch.float64))[0]
+    return (torch.randn(200, 5, generator=generator, dtype=torch.float64) * scales) @ mixing.T + 2.0
+
+
+def numpy_components(x: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+    data = x.numpy()
+    centred = data - data.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    return vt[:k], singular[:k] ** 2 / len(data)
+
+
+def test_pca_matches_numpys_svd_up_to_sign(x):
+    mean, components, variances = pca(x, 3)
+    expected, expected_variances = numpy_components(x, 3)
+    np.testing.assert_allclose(mean.numpy(), x.numpy().mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(components.numpy() @ expected.T), np.eye(3), atol=1e-9)
+    np.testing.assert_allclose(variances.numpy(), expected_variances, rtol=1e-9)
+
+
+def test_components_are_orthonormal_ordered_and_sign_fixed(x):
+    _, components, variances = pca(x, 5)
+    torch.testing.assert_close(components @ components.T, torch.eye(5, dtype=x.dtype))
+    assert bool((variances[:-1] >= variances[1:]).all())
+    largest = components.gather(1, components.abs().argmax(dim=1, keepdim=True))
+    assert bool((largest > 0).all())
+
+
+def test_reconstruction_error_is_the_eckart_young_floor(x):
+    for k in range(1, 5):
+        mean, components, _ = pca(x, k)
+        error = torch.mean((pca_reconstruct(x, mean, components) - x) ** 2).item()
+        assert error == pytest.approx(eckart_young_floor(x, k), rel=1e-9)
+
+
+def test_float32_in_float32_out(x):
+    mean, components, variances = pca(x.float(), 2)
+    assert mean.dtype == components.dtype == variances.dtype == torch.float32
+
+
+@pytest.mark.parametrize("k, message", [(0, "at least 1"), (6, "larger than the data's dimension D=5")])
+def test_pca_rejects_bad_k(x, k, message):
+    with pytest.raises(ValueError, match=message):
+        pca(x, k)
+
+
+def test_pca_rejects_a_single_sample():
+    with pytest.raises(ValueError, match="1 sample"):
+        pca(torch.ones(1, 3), 1)
+
+
+def test_reconstruct_rejects_mismatched_shapes(x):
+    mean, components, _ = pca(x, 2)
+    with pytest.raises(ValueError, match="shapes do not fit"):
+        pca_reconstruct(x[:, :4], mean, components)
+
+
+# ---------------------------------------------------------------- principal angles
+
+
+@pytest.mark.parametrize("degrees", [0.0, 17.0, 45.0, 90.0])
+def test_angle_between_two_lines_in_a_plane(degrees):
+    theta = math.radians(degrees)
+    a = torch.tensor([[1.0], [0.0], [0.0]], dtype=torch.float64)
+    b = torch.tensor([[math.cos(theta)], [math.sin(theta)], [0.0]], dtype=torch.float64) * 3.0  # scale is irrelevant
+    assert principal_angles(a, b).item() == pytest.approx(degrees, abs=1e-6)
+
+
+def test_angles_between_planes_sharing_one_direction():
+    theta = math.radians(30.0)
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
+    b = torch.tensor([[2.0, 0.0], [0.0, math.cos(theta)], [0.0, math.sin(theta)]], dtype=torch.float64)
+    np.testing.assert_allclose(principal_angles(a, b).numpy(), [0.0, 30.0], atol=1e-6)
+
+
+def test_angles_do_not_depend_on_the_basis(x):
+    generator = torch.Generator().manual_seed(1)
+    a = torch.randn(5, 2, generator=generator, dtype=torch.float64)
+    mix = torch.tensor([[2.0, 1.0], [0.5, -1.0]], dtype=torch.float64)
+    np.testing.assert_allclose(principal_angles(a, a @ mix).numpy(), [0.0, 0.0], atol=1e-5)
+
+
+@pytest.mark.parametrize("a, b, message", [
+    (torch.ones(3, 1), torch.ones(4, 1), "different spaces"),
+    (torch.ones(3, 2), torch.eye(3)[:, :1], "linearly dependent"),
+    (torch.ones(3), torch.ones(3, 1), "matrix"),
+])
+def test_principal_angles_bad_input(a, b, message):
+    with pytest.raises(ValueError, match=message):
+        principal_angles(a, b)
+
+
+# ---------------------------------------------------------------- Rayleigh-Ritz
+
+
+def test_rayleigh_ritz_recovers_the_components_from_a_mixed_basis(x):
+    _, components, variances = pca(x, 3)
+    mix = torch.tensor([[1.0, 2.0, 0.0], [0.5, -1.0, 3.0], [0.0, 1.0, 1.0]], dtype=torch.float64)
+    decoder_weight = components.T @ mix  # (D, k): the right subspace, neither orthonormal nor ordered
+    recovered, recovered_variances = rayleigh_ritz(decoder_weight, x)
+    torch.testing.assert_close(recovered, components)
+    torch.testing.assert_close(recovered_variances, variances)
+
+
+def test_rayleigh_ritz_in_a_wrong_subspace_gives_less_variance(x):
+    _, top, top_variances = pca(x, 2)
+    wrong = torch.eye(5, dtype=torch.float64)[:, :2]
+    _, variances = rayleigh_ritz(wrong, x)
+    assert variances.sum() < top_variances.sum()
+
+
+def test_rayleigh_ritz_rejects_a_decoder_of_the_wrong_shape(x):
+    with pytest.raises(ValueError, match=r"\(D, k\) with D = 5"):
+        rayleigh_ritz(torch.ones(2, 5, dtype=torch.float64), x)
