@@ -35,16 +35,19 @@ def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
     )
 
 
-def mlp_autoencoder(logits: bool = False) -> nn.Sequential:
+def mlp_autoencoder(logits: bool = False, code: int = 32) -> nn.Sequential:
     """The answer's MNIST autoencoder, layer for layer, as one ``nn.Sequential``.
 
     ``Flatten``; encoder 784-256-64-32 with a sigmoid after each layer; the mirrored decoder
     32-64-256-784; ``Unflatten`` back to (1, 28, 28). With ``logits=False`` (the answer's
     form) the decoder ends in a sigmoid, for ``nn.BCELoss``. With ``logits=True`` that last
     sigmoid is left out, for ``nn.BCEWithLogitsLoss``: the same model, computed faster and
-    without the sigmoid's rounding at 0 and 1.
+    without the sigmoid's rounding at 0 and 1. ``code`` sets the bottleneck's width (the
+    answer's is 32).
     """
-    sizes = [784, 256, 64, 32, 64, 256, 784]
+    if isinstance(code, bool) or not isinstance(code, int) or code < 1:
+        raise ValueError(f"code must be a whole number of at least 1, got {code!r}")
+    sizes = [784, 256, 64, code, 64, 256, 784]
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))

@@ -180,3 +180,19 @@ def frame_player(frames: list, description: str = "frame", interval_ms: int = 60
 
     slider.observe(show, names="value")
     return widgets.VBox([widgets.HBox([play, slider]), picture])
+
+
+def picture_slider(frames: dict, description: str = "choice"):
+    """Show one of several pictures (figures, or outputs from ``figure_output``), chosen with a
+    slider over their labels, for example the bottleneck size ``k``."""
+    import ipywidgets as widgets
+
+    outputs = {label: frame if isinstance(frame, dict) else figure_output(frame) for label, frame in frames.items()}
+    if not outputs:
+        raise ValueError("picture_slider needs at least one picture")
+    labels = list(outputs)
+    slider = widgets.SelectionSlider(options=labels, value=labels[0], description=description, continuous_update=False)
+    picture = widgets.Output()
+    picture.outputs = (outputs[labels[0]],)
+    slider.observe(lambda change: setattr(picture, "outputs", (outputs[change["new"]],)), names="value")
+    return widgets.VBox([slider, picture])

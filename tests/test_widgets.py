@@ -218,3 +218,23 @@ def test_hidden_size_panel_redraws_when_a_slider_moves():
     before = picture.outputs[0]["data"]["image/png"]
     hidden.value = 5
     assert picture.outputs[0]["data"]["image/png"] != before
+
+
+def test_picture_slider_shows_the_picture_of_the_chosen_label():
+    import matplotlib.pyplot as plt
+
+    from ae_utils.widgets import picture_slider
+
+    frames = {}
+    for k in (2, 8, 32):
+        fig, ax = plt.subplots()
+        ax.set_title(f"k = {k}")
+        frames[k] = fig
+    panel = picture_slider(frames, "k")
+    slider, picture = panel.children
+    assert list(slider.options) == [2, 8, 32]
+    first = picture.outputs[0]["data"]["image/png"]
+    slider.value = 32
+    assert picture.outputs[0]["data"]["image/png"] != first
+    with pytest.raises(ValueError, match="at least one picture"):
+        picture_slider({})
