@@ -141,7 +141,7 @@ def draw_hidden_size_run(x: torch.Tensor, hidden: int, lr: float, steps: int = 1
     ax.set_xlim(0, steps)
     verdict = f"diverged at step {diverged_at}" if diverged_at else f"final loss {history.final_loss:.3g}"
     bottleneck = f"floor {floor:.3g}" if hidden < features else "no bottleneck: floor 0"
-    ax.set_title(f"{hidden} hidden units for {features} features, lr = {lr:.3g}: {bottleneck}; {verdict}")
+    ax.set_title(f"{hidden} hidden units for {features} features, lr = {lr:.3g}\n{bottleneck}; {verdict}", fontsize="medium")
     if diverged_at:
         ax.axvline(diverged_at, color="red", linewidth=1)
     return fig

@@ -1,0 +1,155 @@
+"""The sliders, tested where learners use them: each notebook with sliders is opened in
+JupyterLab in a real browser (Debian's Chromium driven by Playwright), run top to bottom,
+and every slider is moved; the picture beneath it must change and no new error may appear.
+
+Screenshots land in artifacts/browser/ (git-ignored). Needs Chromium: on Debian or Ubuntu
+`sudo apt-get install chromium`; set AE_CHROMIUM to use another Chromium binary.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "browser"
+NOTEBOOKS_WITH_SLIDERS = [
+    "01_linear_autoencoder_from_raw_tensors.ipynb",
+    "02_autoencoder_as_nn_module.ipynb",
+    "03_sequential_autoencoder_on_mnist.ipynb",
+    "04_linear_autoencoder_versus_pca.ipynb",
+]
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("AE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("No Chromium found for the browser test. Install it: `sudo apt-get install chromium` on "
+                    "Debian/Ubuntu, or set AE_CHROMIUM to a Chromium binary. (Playwright's own browser "
+                    "download is not used.)", pytrace=False)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab started by the README's `make lab` on 127.0.0.1, with its own settings."""
+    home = tmp_path_factory.mktemp("lab")
+    settings = home / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')  # render every cell
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, CI=os.environ.get("CI", "true"), AE_DEVICE=os.environ.get("AE_DEVICE", "cpu"),
+               JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
+    log = open(home / "lab.log", "w")
+    process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, f"make lab exited early: {(home / 'lab.log').read_text()}"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright")
+    executable = chromium_path()
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _menu(page, top: str, item: str) -> None:
+    page.click(f"div.lm-MenuBar-itemLabel:text-is('{top}')")
+    page.click(f"li.lm-Menu-item:has-text('{item}')")
+
+
+def _errors(page) -> list[str]:
+    return page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS_WITH_SLIDERS)
+def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
+    url, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stem = notebook.removesuffix(".ipynb")
+    try:
+        page.goto(f"{url}/lab/workspaces/{stem}/tree/{notebook}?token={token}")  # one workspace per notebook: one tab
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(state="attached", timeout=120_000)
+        _menu(page, "Edit", "Clear Outputs of All Cells")
+        _menu(page, "Run", "Run All Cells")
+        page.wait_for_selector(".widget-slider", timeout=300_000)
+        page.wait_for_function(
+            "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))",
+            timeout=300_000)
+        assert page.locator("text=Loading widget").count() == 0, "a widget did not render"
+        assert page.locator(".jp-OutputArea-output:has-text('VBox(children=')").count() == 0, "a widget shows as text"
+        errors_before = _errors(page)
+
+        sliders = page.locator(".widget-slider")
+        assert sliders.count() > 0
+        for i in range(sliders.count()):
+            slider = sliders.nth(i)
+            panel = page.locator(".widget-vbox").filter(has=slider).last
+            picture = panel.locator(".widget-output img").first
+            picture.wait_for(timeout=60_000)
+            before = picture.get_attribute("src")
+            handle = slider.locator(".noUi-handle").first
+            handle.scroll_into_view_if_needed()
+            handle.focus()
+            for _ in range(3):
+                page.keyboard.press("ArrowRight")
+            try:
+                page.wait_for_function(
+                    "([panel, old]) => { const img = panel.querySelector('.widget-output img');"
+                    " return img !== null && img.getAttribute('src') !== old; }",
+                    arg=[panel.element_handle(), before], timeout=60_000)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / f"{stem}-failed.png"))
+                new_errors = [e for e in _errors(page) if e not in errors_before]
+                pytest.fail(f"{notebook}: the picture beneath slider {i + 1} did not change within 60 s after the "
+                            f"slider moved; is its callback broken? New error output: {new_errors or 'none'}",
+                            pytrace=False)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
+        assert _errors(page) == errors_before, "moving a slider printed an error"
+    finally:
+        page.close()
