@@ -9,18 +9,11 @@ Screenshots land in artifacts/browser/ (git-ignored). Needs Chromium: on Debian 
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from lab_server import ROOT, running_lab
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
 NOTEBOOKS_WITH_SLIDERS = [
     "01_linear_autoencoder_from_raw_tensors.ipynb",
@@ -41,46 +34,16 @@ def chromium_path() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab started by the README's `make lab` on 127.0.0.1, with its own settings."""
+    """JupyterLab started by the README's `make lab`, rendering every cell (no windowing)."""
     home = tmp_path_factory.mktemp("lab")
     settings = home / "settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
-    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')  # render every cell
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, CI=os.environ.get("CI", "true"), AE_DEVICE=os.environ.get("AE_DEVICE", "cpu"),
-               JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
-    args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
-    log = open(home / "lab.log", "w")
-    process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, f"make lab exited early: {(home / 'lab.log').read_text()}"
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "JupyterLab did not answer within 120 s"
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}", token
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    quick_cpu = {"CI": os.environ.get("CI", "true"), "AE_DEVICE": os.environ.get("AE_DEVICE", "cpu")}
+    with running_lab(home, quick_cpu) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
