@@ -76,9 +76,20 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
     try:
         page.goto(f"{url}/lab/workspaces/{stem}/tree/{notebook}?token={token}")  # one workspace per notebook: one tab
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(state="attached", timeout=120_000)
+        # The kernel is ready when the status bar says so (a cold start imports torch: give it time).
+        page.wait_for_function("() => (document.querySelector('#jp-main-statusbar')?.textContent || '').includes('Idle')",
+                               timeout=180_000)
         _menu(page, "Edit", "Clear Outputs of All Cells")
-        _menu(page, "Run", "Run All Cells")
+        for attempt in range(3):  # a click that lands while the kernel is still connecting does nothing
+            _menu(page, "Run", "Run All Cells")
+            try:
+                page.wait_for_function(  # the run has started: some prompt shows [*] or a number
+                    "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))",
+                    timeout=60_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
         page.wait_for_selector(".widget-slider", timeout=300_000)
         page.wait_for_function(
             "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))",
@@ -114,5 +125,8 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
         assert _errors(page) == errors_before, "moving a slider printed an error"
+    except BaseException:
+        page.screenshot(path=str(ARTIFACTS / f"{stem}-failed.png"))
+        raise
     finally:
         page.close()
