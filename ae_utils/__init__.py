@@ -6,6 +6,7 @@ Each module has one job:
 - ``datasets``: MNIST and Fashion-MNIST as tensors, local copies first, checksums checked.
 - ``synthetic``: the small correlated data set of notebooks 01 and 02.
 - ``training``: one optimisation loop that returns a loss history.
+- ``manual_backprop``: the gradients of a Linear-Sigmoid stack written out by hand (a faster step).
 - ``graphed_training``: epochs on device-resident data, each step replayed from a CUDA graph.
 - ``pca``: PCA with torch.linalg; principal angles; the Rayleigh-Ritz step.
 - ``theory``: the Eckart-Young floor and the largest stable learning rate.

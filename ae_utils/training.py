@@ -15,6 +15,8 @@ from typing import Callable, Iterable, Iterator
 import torch
 from torch import nn
 
+from .manual_backprop import ManualBackprop
+
 # Runs with at least this many optimizer steps show a progress bar unless told otherwise.
 # A step count (not a timer) decides, so that a notebook's output is the same on every machine.
 AUTO_PROGRESS_STEPS = 5_000
@@ -121,7 +123,8 @@ def _tensor_batches(
     if shuffle:
         order = torch.randperm(len(data), generator=generator).to(data.device)
         for start in range(0, len(data), batch_size):
-            yield data[order[start : start + batch_size]]
+            # index_select gathers the rows several times faster than data[indices] does
+            yield torch.index_select(data, 0, order[start : start + batch_size])
     else:
         for start in range(0, len(data), batch_size):
             yield data[start : start + batch_size]
@@ -189,6 +192,7 @@ def train(
     stop_below: float | None = None,
     progress: bool | None = None,
     stability_limit: float | None = None,
+    backprop: str = "autograd",
 ) -> History:
     """Train an autoencoder to reconstruct ``data`` and return the ``History`` of the run.
 
@@ -207,6 +211,9 @@ def train(
         ``AUTO_PROGRESS_STEPS`` steps (None).
     stability_limit: the largest stable learning rate when known (see
         ``theory.max_stable_lr``); quoted in the error if training diverges.
+    backprop: ``"autograd"`` (``loss.backward()``), or ``"manual"``: the gradients written
+        out by hand (``manual_backprop.ManualBackprop``), faster for the Linear-Sigmoid stacks
+        of ``mlp_autoencoder(logits=True)`` with ``nn.BCEWithLogitsLoss`` or ``nn.MSELoss``.
     """
     if not callable(model):
         raise TypeError(f"model must be an nn.Module or a function x -> reconstruction, got {type(model).__name__}")
@@ -224,6 +231,12 @@ def train(
     if (evaluate_every is not None or stop_below is not None) and evaluate is None:
         raise ValueError("evaluate_every and stop_below need an evaluate= function")
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
+    if backprop == "autograd":
+        step = _step
+    elif backprop == "manual":
+        step = _manual_step(ManualBackprop(model, loss_fn))
+    else:
+        raise ValueError(f"backprop must be 'autograd' or 'manual', got {backprop!r}")
     one_pass = _passes(data, batch_size, shuffle, generator)
     per_pass = _batches_per_pass(data, batch_size)
     total = steps if steps is not None else (None if per_pass is None else per_pass * epochs)
@@ -254,7 +267,7 @@ def train(
             taken = 0
             for x in one_pass():
                 taken += 1
-                _step(model, x, optimizer, loss_fn, history, stability_limit)
+                step(model, x, optimizer, loss_fn, history, stability_limit)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{history.final_loss:.4g}", refresh=False)
@@ -295,6 +308,24 @@ def _step(model, x, optimizer, loss_fn, history: History, stability_limit: float
     loss.backward()
     optimizer.step()
     history.losses.append(value)
+
+
+def _manual_step(backprop: ManualBackprop):
+    """``_step`` with the forward pass, loss and gradients of ``backprop`` instead of autograd."""
+
+    def step(model, x, optimizer, loss_fn, history: History, stability_limit: float | None) -> None:
+        reconstruction = backprop.forward(x)
+        if history.steps == 0:
+            _check_first_step(reconstruction, x)
+        value = backprop.loss(x)
+        if not math.isfinite(value):
+            raise TrainingDiverged(_diverged_message(value, history.steps + 1, optimizer, stability_limit),
+                                   step=history.steps + 1, lr=_learning_rate(optimizer), history=history)
+        backprop.backward(x)
+        optimizer.step()
+        history.losses.append(value)
+
+    return step
 
 
 def _check_first_step(reconstruction, x: torch.Tensor) -> None:

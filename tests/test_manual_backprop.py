@@ -1,0 +1,178 @@
+"""manual_backprop.ManualBackprop and train(backprop="manual"): the hand-written gradients
+against autograd's, the same training run either way, and clear errors for what it cannot do."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ae_utils import TrainingDiverged, mlp_autoencoder, train
+from ae_utils.manual_backprop import ManualBackprop
+
+
+def images(n: int = 20, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+
+
+def model_pair(build, dtype=torch.float32):
+    """Two identical copies of a freshly initialised model."""
+    torch.manual_seed(0)
+    a = build().to(dtype)
+    b = build().to(dtype)
+    b.load_state_dict(a.state_dict())
+    return a, b
+
+
+def autograd_grads(model, loss_fn, x):
+    model.zero_grad(set_to_none=True)
+    loss = loss_fn(model(x), x)
+    loss.backward()
+    return float(loss.detach()), [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("loss_fn", [nn.BCEWithLogitsLoss(), nn.MSELoss()], ids=["bce-logits", "mse"])
+def test_gradients_equal_autograds_on_the_course_model(loss_fn):
+    a, b = model_pair(lambda: mlp_autoencoder(logits=True), torch.float64)
+    x = images(12).double()
+    expected_loss, expected = autograd_grads(a, loss_fn, x)
+    manual = ManualBackprop(b, loss_fn)
+    out = manual.forward(x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, a(x).detach(), rtol=1e-12, atol=1e-12)
+    assert manual.loss(x) == pytest.approx(expected_loss, rel=1e-12)
+    manual.backward(x)
+    for p, g in zip(b.parameters(), expected):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
+
+
+def test_plain_stack_without_flatten_or_bias():
+    build = lambda: nn.Sequential(nn.Linear(5, 3, bias=False), nn.Sigmoid(), nn.Linear(3, 5))  # noqa: E731
+    a, b = model_pair(build, torch.float64)
+    x = torch.randn(7, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    _, expected = autograd_grads(a, nn.MSELoss(), x)
+    manual = ManualBackprop(b, nn.MSELoss())
+    manual.forward(x)
+    manual.backward(x)
+    assert b[0].bias is None
+    for p, g in zip(b.parameters(), expected):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
+
+
+def test_single_linear_layer():
+    a, b = model_pair(lambda: nn.Sequential(nn.Linear(4, 4)), torch.float64)
+    x = torch.rand(6, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    _, expected = autograd_grads(a, nn.BCEWithLogitsLoss(), x)
+    manual = ManualBackprop(b, nn.BCEWithLogitsLoss())
+    manual.forward(x)
+    manual.backward(x)
+    for p, g in zip(b.parameters(), expected):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
+
+
+def run(backprop, dtype=torch.float32, optimizer=torch.optim.Adam, **kwargs):
+    torch.manual_seed(0)
+    model = mlp_autoencoder(logits=True).to(dtype)
+    x = images(70).to(dtype)  # 70 = 4 x 16 + 6: a partial batch at the end of each epoch
+    opt = optimizer(model.parameters(), lr=1e-3)
+    history = train(model, x, opt, nn.BCEWithLogitsLoss(), epochs=2, batch_size=16,
+                    generator=torch.Generator().manual_seed(3), progress=False, backprop=backprop,
+                    evaluate=lambda: float(nn.BCEWithLogitsLoss()(model(x), x)), **kwargs)
+    return model, history
+
+
+@pytest.mark.parametrize("optimizer", [torch.optim.Adam, torch.optim.SGD])
+def test_train_takes_the_same_steps_either_way(optimizer):
+    a, eager = run("autograd", torch.float64, optimizer)
+    b, manual = run("manual", torch.float64, optimizer)
+    assert len(manual.losses) == len(eager.losses) == 2 * 5
+    assert manual.losses == pytest.approx(eager.losses, rel=1e-12)
+    assert manual.evaluations == pytest.approx(eager.evaluations, rel=1e-12) and len(manual.evaluations) == 2
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_run_stays_within_rounding_of_autograd():
+    a, eager = run("autograd")
+    b, manual = run("manual")
+    assert manual.losses == pytest.approx(eager.losses, rel=1e-5)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
+
+
+def test_the_model_learns():
+    torch.manual_seed(0)
+    model = mlp_autoencoder(logits=True)
+    stripes = (torch.arange(28) % 2).float().expand(28, 28).repeat(8, 1, 1, 1)  # 8 copies of one picture
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    history = train(model, stripes, opt, nn.BCEWithLogitsLoss(), steps=30, backprop="manual")
+    assert history.losses[0] > 0.69 and history.losses[-1] < 0.1
+
+
+def test_divergence_is_reported_at_step_one():
+    torch.manual_seed(0)
+    model = mlp_autoencoder(logits=True)
+    with torch.no_grad():
+        model[1].weight.fill_(math.nan)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    with pytest.raises(TrainingDiverged, match="step 1: the loss became NaN"):
+        train(model, images(16), opt, nn.BCEWithLogitsLoss(), epochs=1, batch_size=8, backprop="manual")
+
+
+@pytest.mark.parametrize(
+    "model, loss_fn, message",
+    [
+        (lambda: mlp_autoencoder(logits=False), nn.BCEWithLogitsLoss(), "ends in a Sigmoid: build it with logits=True"),
+        (lambda: mlp_autoencoder(logits=True), nn.BCELoss(), "got the loss BCELoss"),
+        (lambda: mlp_autoencoder(logits=True), nn.BCEWithLogitsLoss(reduction="sum"), "reduction 'mean'"),
+        (lambda: mlp_autoencoder(logits=True), nn.BCEWithLogitsLoss(pos_weight=torch.ones(1)), "without weight"),
+        (lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 4)), nn.MSELoss(), "got Linear, ReLU, Linear"),
+        (lambda: nn.Linear(4, 4), nn.MSELoss(), "got a Linear"),
+        (lambda: nn.Sequential(nn.Flatten(2), nn.Linear(4, 4)), nn.MSELoss(), "start_dim=1"),
+        (lambda: nn.Sequential(nn.Linear(4, 6), nn.Unflatten(1, (2, 2))), nn.MSELoss(), r"needs 4 features"),
+        (lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(2, 4)), nn.MSELoss(), "3 outputs feeds one with 2"),
+        (lambda: nn.Sequential(), nn.MSELoss(), "got ."),
+    ],
+    ids=["sigmoid-end", "bce", "sum", "pos-weight", "relu", "not-sequential", "flatten-dim", "unflatten", "widths", "empty"],
+)
+def test_unsupported_models_and_losses_say_what_is_needed(model, loss_fn, message):
+    module = model()
+    opt = torch.optim.SGD(module.parameters(), lr=0.1) if list(module.parameters()) else None
+    with pytest.raises(ValueError, match=message) as caught:
+        if opt is None:
+            ManualBackprop(module, loss_fn)
+        else:
+            train(module, torch.rand(4, 4), opt, loss_fn, steps=1, backprop="manual")
+    assert str(caught.value).startswith("manual backprop")
+
+
+def test_unknown_backprop_value():
+    model = nn.Sequential(nn.Linear(3, 3))
+    with pytest.raises(ValueError, match="backprop must be 'autograd' or 'manual', got 'fast'"):
+        train(model, torch.rand(4, 3), torch.optim.SGD(model.parameters(), lr=0.1), steps=1, backprop="fast")
+
+
+def test_batch_shape_errors():
+    model = nn.Sequential(nn.Linear(4, 4))
+    manual = ManualBackprop(model, nn.MSELoss())
+    with pytest.raises(ValueError, match="no nn.Flatten"):
+        manual.forward(torch.rand(2, 2, 2))
+    with pytest.raises(ValueError, match="3 features per sample but the first nn.Linear takes 4"):
+        manual.forward(torch.rand(2, 3))
+
+
+def test_loss_and_backward_need_forward_of_the_same_batch():
+    model = nn.Sequential(nn.Linear(4, 4))
+    manual = ManualBackprop(model, nn.MSELoss())
+    with pytest.raises(RuntimeError, match="call forward"):
+        manual.backward(torch.rand(2, 4))
+    manual.forward(torch.rand(2, 4))
+    with pytest.raises(RuntimeError, match="same batch"):
+        manual.loss(torch.rand(2, 4))
+
+
+def test_output_shape_mismatch_is_caught_on_the_first_step():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 784))  # no Unflatten: output (N, 784), input (N, 1, 28, 28)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"output has shape \(4, 784\) but its input has shape \(4, 1, 28, 28\)"):
+        train(model, images(4), opt, nn.MSELoss(), steps=1, backprop="manual")
