@@ -7,11 +7,13 @@ short enough to write by hand, layer by layer (``z`` a layer's output before its
 
     dL/dW = g.T @ h_prev        dL/db = g.sum(0)        g_prev = (g @ W) * h_prev * (1 - h_prev)
 
-``ManualBackprop`` does exactly that into buffers allocated once, and writes the gradients
-into each parameter's ``.grad``, where any ``torch.optim`` optimizer finds them. It skips the
-recording, the graph and a fresh allocation for every intermediate tensor, a real share
-of a small model's step on a CPU (``benchmarks/mnist_training.py`` measures it).
-``ae.train(..., backprop="manual")`` uses it; the tests check it against autograd.
+``ManualBackprop`` does exactly that into buffers allocated once per batch size, and writes
+the gradients into each parameter's ``.grad``, where a ``torch.optim`` optimizer's ``step()``
+finds them. It skips the
+recording, the graph and a fresh allocation for each layer's intermediate tensors, a real
+share of a small model's step on a CPU (``benchmarks/mnist_training.py`` measures it).
+``ae.train(..., backprop="manual")`` uses it; the tests check it against autograd (equal to
+rounding: float32 runs of the two drift apart by about 1e-5 relative).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 
 SUPPORTED = (
     "an nn.Sequential of nn.Linear layers with an nn.Sigmoid after each but the last, "
@@ -37,17 +40,20 @@ class ManualBackprop:
     loss_fn: ``nn.BCEWithLogitsLoss()`` or ``nn.MSELoss()``, mean over every element.
 
     Call ``forward(x)``, then ``loss(x)``, then ``backward(x)``, for the same batch ``x``;
-    ``backward`` leaves dL/dparameter in each parameter's ``.grad``.
+    ``backward`` leaves dL/dparameter in the ``.grad`` of each parameter that requires grad.
+    The tensor ``forward`` returns is a buffer: the next ``forward`` of the same batch size
+    overwrites it (clone it to keep it).
     """
+
+    # Buffers are kept for this many batch sizes (a full batch and an epoch's last, partial one)
+    KEPT_BATCH_SIZES = 2
 
     def __init__(self, model: nn.Module, loss_fn) -> None:
         self.linears, self.flatten, self.unflatten_shape = _layers(model)
         self.loss_kind = _loss_kind(loss_fn)
-        self._buffers: dict[int, tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
-        self._grads = [
-            (torch.zeros_like(layer.weight), None if layer.bias is None else torch.zeros_like(layer.bias))
-            for layer in self.linears
-        ]
+        self._buffers: dict[tuple, tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]] = {}
+        self._grads: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+        self._x: torch.Tensor | None = None
         self._x2d: torch.Tensor | None = None
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
@@ -61,23 +67,37 @@ class ManualBackprop:
         return x.reshape(len(x), -1)
 
     def _layer_buffers(self, batch: int):
-        """Pre-activations z and activations h for one batch size, allocated on first use."""
-        if batch not in self._buffers:
-            weight = self.linears[0].weight
+        """Pre-activations z, activations h and the output's gradient for one batch size (and the
+        weights' dtype and device), allocated on first use."""
+        weight = self.linears[0].weight
+        key = (batch, weight.dtype, weight.device)
+        if key not in self._buffers:
+            while len(self._buffers) >= self.KEPT_BATCH_SIZES:
+                del self._buffers[next(iter(self._buffers))]
             z = [weight.new_empty(batch, layer.out_features) for layer in self.linears]
             h = [weight.new_empty(batch, layer.out_features) for layer in self.linears[:-1]]
-            self._buffers[batch] = (z, h)
-        return self._buffers[batch]
+            self._buffers[key] = (z, h, weight.new_empty(batch, self.linears[-1].out_features))
+        return self._buffers[key]
+
+    def _gradient_buffers(self) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """One gradient tensor per parameter, remade if the model moved to another dtype or device."""
+        weight = self.linears[0].weight
+        if not self._grads or self._grads[0][0].dtype != weight.dtype or self._grads[0][0].device != weight.device:
+            self._grads = [
+                (torch.zeros_like(layer.weight), None if layer.bias is None else torch.zeros_like(layer.bias))
+                for layer in self.linears
+            ]
+        return self._grads
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The model's output for ``x`` (shaped as the model shapes it), kept for ``backward``."""
+        """The model's output for ``x`` (shaped as the model shapes it); remembers ``x`` for ``backward``."""
         x2d = self._flat(x)
         first = self.linears[0].in_features
         if x2d.shape[1] != first:
             raise ValueError(
                 f"the batch has {x2d.shape[1]} features per sample but the first nn.Linear takes {first}"
             )
-        z, h = self._layer_buffers(len(x2d))
+        z, h, _ = self._layer_buffers(len(x2d))
         with torch.no_grad():
             inputs = x2d
             for i, layer in enumerate(self.linears):
@@ -88,7 +108,7 @@ class ManualBackprop:
                 if i < len(h):
                     torch.sigmoid(z[i], out=h[i])
                     inputs = h[i]
-        self._x2d = x2d
+        self._x, self._x2d = x, x2d
         out = z[-1]
         if self.unflatten_shape is not None:
             return out.view(len(out), *self.unflatten_shape)
@@ -96,7 +116,8 @@ class ManualBackprop:
 
     def loss(self, x: torch.Tensor) -> float:
         """The loss of the last ``forward`` against ``x``, as a float."""
-        out, x2d = self._last(x)
+        x2d = self._last(x)
+        out = self._layer_buffers(len(x2d))[0][-1]
         with torch.no_grad():
             if self.loss_kind == "bce":
                 value = F.binary_cross_entropy_with_logits(out, x2d)
@@ -106,85 +127,108 @@ class ManualBackprop:
 
     def backward(self, x: torch.Tensor) -> None:
         """Gradients of the loss of the last ``forward`` into each parameter's ``.grad``."""
-        out, x2d = self._last(x)
-        z, h = self._layer_buffers(len(x2d))
+        x2d = self._last(x)
+        z, h, g = self._layer_buffers(len(x2d))
+        grads = self._gradient_buffers()
+        out = z[-1]
         with torch.no_grad():
             # dL/dz of the last layer, the mean over every element of the batch
-            g = z[-1]
             if self.loss_kind == "bce":
-                g = torch.sigmoid(out, out=g).sub_(x2d).mul_(1.0 / out.numel())
+                torch.sigmoid(out, out=g).sub_(x2d).mul_(1.0 / out.numel())
             else:
-                g = g.sub_(x2d).mul_(2.0 / out.numel())
+                torch.sub(out, x2d, out=g).mul_(2.0 / out.numel())
             for i in range(len(self.linears) - 1, -1, -1):
-                layer, (weight_grad, bias_grad) = self.linears[i], self._grads[i]
-                torch.mm(g.t(), h[i - 1] if i > 0 else x2d, out=weight_grad)
-                if bias_grad is not None:
+                layer, (weight_grad, bias_grad) = self.linears[i], grads[i]
+                if layer.weight.requires_grad:
+                    torch.mm(g.t(), h[i - 1] if i > 0 else x2d, out=weight_grad)
+                if bias_grad is not None and layer.bias.requires_grad:
                     torch.sum(g, 0, out=bias_grad)
                 if i > 0:
-                    # dL/dh_prev = g @ W, times the sigmoid's slope h (1 - h); z[i - 1] is free now
+                    # dL/dh_prev = g @ W, times the sigmoid's slope h (1 - h); z[i - 1] is no longer needed
                     torch.mm(g, layer.weight, out=z[i - 1])
                     g = torch.ops.aten.sigmoid_backward.grad_input(z[i - 1], h[i - 1], grad_input=z[i - 1])
-        self._x2d = None  # z[-1] now holds the gradient, not the output
-        for layer, (weight_grad, bias_grad) in zip(self.linears, self._grads):
-            layer.weight.grad = weight_grad
-            if bias_grad is not None:
+        for layer, (weight_grad, bias_grad) in zip(self.linears, grads):
+            if layer.weight.requires_grad:
+                layer.weight.grad = weight_grad
+            if bias_grad is not None and layer.bias.requires_grad:
                 layer.bias.grad = bias_grad
 
-    def _last(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._x2d is None or self._flat(x).data_ptr() != self._x2d.data_ptr():
+    def _last(self, x: torch.Tensor) -> torch.Tensor:
+        """The flattened batch of the last ``forward``, which must have been given this very ``x``."""
+        if self._x is None or x is not self._x:
             raise RuntimeError("call forward(x) first, with the same batch x")
-        z, _ = self._layer_buffers(len(self._x2d))
-        return z[-1], self._x2d
+        return self._x2d
+
+
+def _unsupported(what: str) -> ValueError:
+    return ValueError(f"manual backprop needs {SUPPORTED}; {what}. Use backprop='autograd'")
+
+
+def _has_hooks(module: nn.Module) -> bool:
+    return any(getattr(module, name, None) for name in
+               ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"))
 
 
 def _layers(model: nn.Module) -> tuple[list[nn.Linear], bool, tuple[int, ...] | None]:
-    """The Linear layers of a supported stack, whether it flattens, and the shape it unflattens to."""
-    if not isinstance(model, nn.Sequential):
-        raise ValueError(f"manual backprop needs {SUPPORTED}; got a {type(model).__name__}. Use backprop='autograd'")
+    """The Linear layers of a supported stack, whether it flattens, and the shape it unflattens to.
+
+    Only the exact classes are accepted (a subclass may compute something else), with no hooks,
+    no parametrizations and no parameter shared between layers: the hand-written pass would
+    silently ignore each of those."""
+    if type(model) is not nn.Sequential:
+        raise _unsupported(f"got a {type(model).__name__}")
     layers = list(model)
-    flatten = bool(layers) and isinstance(layers[0], nn.Flatten)
+    for module in [model, *layers]:
+        if _has_hooks(module):
+            raise _unsupported(f"the {type(module).__name__} has hooks, which it would skip")
+        if parametrize.is_parametrized(module):
+            raise _unsupported(f"the {type(module).__name__} is parametrized, which it would skip")
+    flatten = bool(layers) and type(layers[0]) is nn.Flatten
     if flatten:
         if layers[0].start_dim != 1 or layers[0].end_dim != -1:
-            raise ValueError("manual backprop needs nn.Flatten() with its default start_dim=1, end_dim=-1")
+            raise _unsupported("its nn.Flatten must keep the defaults start_dim=1, end_dim=-1")
         layers = layers[1:]
     unflatten_shape = None
-    if layers and isinstance(layers[-1], nn.Unflatten):
+    if layers and type(layers[-1]) is nn.Unflatten:
         if layers[-1].dim != 1:
-            raise ValueError("manual backprop needs nn.Unflatten(1, shape): the sample dimension stays first")
+            raise _unsupported("its nn.Unflatten must be nn.Unflatten(1, shape): the sample dimension stays first")
         unflatten_shape = tuple(layers[-1].unflattened_size)
         layers = layers[:-1]
-    linears = layers[0::2]
-    activations = layers[1::2]
+    linears, activations = layers[0::2], layers[1::2]
     if (
         not linears
         or len(activations) != len(linears) - 1
-        or not all(isinstance(layer, nn.Linear) for layer in linears)
-        or not all(isinstance(layer, nn.Sigmoid) for layer in activations)
+        or not all(type(layer) is nn.Linear for layer in linears)
+        or not all(type(layer) is nn.Sigmoid for layer in activations)
     ):
-        names = ", ".join(type(layer).__name__ for layer in model)
-        ends_in_sigmoid = bool(layers) and isinstance(layers[-1], nn.Sigmoid)
-        hint = " (it ends in a Sigmoid: build it with logits=True)" if ends_in_sigmoid else ""
-        raise ValueError(f"manual backprop needs {SUPPORTED}; got {names}{hint}. Use backprop='autograd'")
+        names = ", ".join(type(layer).__name__ for layer in model) or "an empty nn.Sequential"
+        ends_in_sigmoid = len(layers) > 1 and type(layers[-1]) is nn.Sigmoid and len(layers) % 2 == 0
+        hint = (" (it ends in a Sigmoid: for BCE, drop it, as mlp_autoencoder(logits=True) does, "
+                "and train with nn.BCEWithLogitsLoss())") if ends_in_sigmoid else ""
+        raise _unsupported(f"got {names}{hint}")
+    parameters = [p for layer in linears for p in layer.parameters()]
+    if len({id(p) for p in parameters}) != len(parameters):
+        raise _unsupported("two layers share a parameter (tied weights), whose gradients it would not add up")
     for before, after in zip(linears, linears[1:]):
         if before.out_features != after.in_features:
-            raise ValueError(
-                f"manual backprop: a Linear with {before.out_features} outputs feeds one with {after.in_features} inputs"
-            )
+            raise _unsupported(f"got a Linear with {before.out_features} outputs feeding one with {after.in_features} inputs")
     if unflatten_shape is not None and math.prod(unflatten_shape) != linears[-1].out_features:
-        raise ValueError(
-            f"manual backprop: nn.Unflatten(1, {unflatten_shape}) needs {math.prod(unflatten_shape)} features, "
+        raise _unsupported(
+            f"its nn.Unflatten(1, {unflatten_shape}) needs {math.prod(unflatten_shape)} features, "
             f"the last Linear gives {linears[-1].out_features}"
         )
     return linears, flatten, unflatten_shape
 
 
 def _loss_kind(loss_fn) -> str:
-    if isinstance(loss_fn, nn.BCEWithLogitsLoss):
+    if type(loss_fn) is nn.BCEWithLogitsLoss:
         if loss_fn.weight is not None or loss_fn.pos_weight is not None or loss_fn.reduction != "mean":
-            raise ValueError("manual backprop needs nn.BCEWithLogitsLoss() without weight or pos_weight, reduction 'mean'")
+            raise _unsupported("got nn.BCEWithLogitsLoss with weight, pos_weight or a reduction other than 'mean'")
         return "bce"
-    if isinstance(loss_fn, nn.MSELoss):
+    if type(loss_fn) is nn.MSELoss:
         if loss_fn.reduction != "mean":
-            raise ValueError("manual backprop needs nn.MSELoss() with reduction 'mean'")
+            raise _unsupported("got nn.MSELoss with a reduction other than 'mean'")
         return "mse"
-    raise ValueError(f"manual backprop needs {SUPPORTED}; got the loss {loss_fn!r}. Use backprop='autograd'")
+    hint = (" (for a Sigmoid-ended model trained with BCELoss, use the logit form: "
+            "mlp_autoencoder(logits=True) with nn.BCEWithLogitsLoss())") if type(loss_fn) is nn.BCELoss else ""
+    raise _unsupported(f"got the loss {loss_fn!r}{hint}")

@@ -122,15 +122,15 @@ def test_divergence_is_reported_at_step_one():
 @pytest.mark.parametrize(
     "model, loss_fn, message",
     [
-        (lambda: mlp_autoencoder(logits=False), nn.BCEWithLogitsLoss(), "ends in a Sigmoid: build it with logits=True"),
-        (lambda: mlp_autoencoder(logits=True), nn.BCELoss(), "got the loss BCELoss"),
+        (lambda: mlp_autoencoder(logits=False), nn.BCEWithLogitsLoss(), "ends in a Sigmoid: for BCE, drop it"),
+        (lambda: mlp_autoencoder(logits=True), nn.BCELoss(), r"got the loss BCELoss\(\) \(for a Sigmoid-ended model"),
         (lambda: mlp_autoencoder(logits=True), nn.BCEWithLogitsLoss(reduction="sum"), "reduction 'mean'"),
-        (lambda: mlp_autoencoder(logits=True), nn.BCEWithLogitsLoss(pos_weight=torch.ones(1)), "without weight"),
+        (lambda: mlp_autoencoder(logits=True), nn.BCEWithLogitsLoss(pos_weight=torch.ones(1)), "with weight, pos_weight"),
         (lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 4)), nn.MSELoss(), "got Linear, ReLU, Linear"),
         (lambda: nn.Linear(4, 4), nn.MSELoss(), "got a Linear"),
         (lambda: nn.Sequential(nn.Flatten(2), nn.Linear(4, 4)), nn.MSELoss(), "start_dim=1"),
         (lambda: nn.Sequential(nn.Linear(4, 6), nn.Unflatten(1, (2, 2))), nn.MSELoss(), r"needs 4 features"),
-        (lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(2, 4)), nn.MSELoss(), "3 outputs feeds one with 2"),
+        (lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(2, 4)), nn.MSELoss(), "3 outputs feeding one with 2"),
         (lambda: nn.Sequential(), nn.MSELoss(), "got ."),
     ],
     ids=["sigmoid-end", "bce", "sum", "pos-weight", "relu", "not-sequential", "flatten-dim", "unflatten", "widths", "empty"],
@@ -176,3 +176,111 @@ def test_output_shape_mismatch_is_caught_on_the_first_step():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match=r"output has shape \(4, 784\) but its input has shape \(4, 1, 28, 28\)"):
         train(model, images(4), opt, nn.MSELoss(), steps=1, backprop="manual")
+
+
+def tied():
+    first, second = nn.Linear(4, 4), nn.Linear(4, 4)
+    second.weight = first.weight
+    return nn.Sequential(first, nn.Sigmoid(), second)
+
+
+class MaskedLinear(nn.Linear):
+    def forward(self, x):
+        return nn.functional.linear(x, self.weight.tril(), self.bias)
+
+
+def hooked():
+    model = nn.Sequential(nn.Linear(4, 4))
+    model[0].register_forward_hook(lambda module, inputs, output: output * 2)
+    return model
+
+
+def parametrized():
+    return nn.Sequential(nn.utils.parametrizations.weight_norm(nn.Linear(4, 4)))
+
+
+def reused():
+    layer = nn.Linear(4, 4)
+    return nn.Sequential(layer, nn.Sigmoid(), layer)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [(tied, "share a parameter"), (reused, "share a parameter"),
+     (lambda: nn.Sequential(MaskedLinear(4, 4)), "got MaskedLinear"),
+     (hooked, "the Linear has hooks"), (parametrized, "the ParametrizedLinear is parametrized")],
+    ids=["tied", "reused", "subclass", "hook", "parametrized"],
+)
+def test_models_it_would_get_silently_wrong_are_refused(build, message):
+    with pytest.raises(ValueError, match=message):
+        ManualBackprop(build(), nn.MSELoss())
+
+
+def test_non_contiguous_batches_train_like_autograd():
+    x = images(8).transpose(2, 3)  # not contiguous: flattening copies it
+    assert not x.is_contiguous()
+    results = []
+    for backprop in ("autograd", "manual"):
+        torch.manual_seed(0)
+        model = mlp_autoencoder(logits=True).double()
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        results.append(train(model, x.double(), opt, nn.BCEWithLogitsLoss(), steps=3, shuffle=False,
+                             backprop=backprop).losses)
+    assert results[1] == pytest.approx(results[0], rel=1e-12)
+
+
+def test_no_stale_gradient_for_a_parameter_outside_the_stack():
+    model = nn.Sequential(nn.Linear(3, 3))
+    extra = nn.Parameter(torch.zeros(1))
+    extra.grad = torch.ones(1)  # left over from somewhere else
+    opt = torch.optim.SGD([*model.parameters(), extra], lr=0.1)
+    train(model, torch.rand(5, 3), opt, nn.MSELoss(), steps=5, backprop="manual")
+    assert extra.item() == 0.0
+
+
+def test_forward_output_survives_backward():
+    torch.manual_seed(0)
+    model = mlp_autoencoder(logits=True)
+    x = images(4)
+    manual = ManualBackprop(model, nn.BCEWithLogitsLoss())
+    out = manual.forward(x)
+    kept = out.clone()
+    manual.backward(x)
+    assert torch.equal(out, kept)
+    assert manual.loss(x) == pytest.approx(float(nn.BCEWithLogitsLoss()(kept, x)))
+
+
+def test_frozen_parameters_get_no_gradient():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 4))
+    model[0].weight.requires_grad_(False)
+    manual = ManualBackprop(model, nn.MSELoss())
+    x = torch.rand(5, 4)
+    manual.forward(x)
+    manual.backward(x)
+    assert model[0].weight.grad is None
+    assert all(p.grad is not None for p in (model[0].bias, model[2].weight, model[2].bias))
+
+
+def test_model_moved_to_another_dtype_after_construction():
+    a, b = model_pair(lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 4)))
+    manual = ManualBackprop(b, nn.MSELoss())
+    x = torch.rand(5, 4)
+    manual.forward(x)
+    manual.backward(x)
+    a.double(), b.double()
+    x = x.double()
+    _, expected = autograd_grads(a, nn.MSELoss(), x)
+    manual.forward(x)
+    manual.backward(x)
+    for p, g in zip(b.parameters(), expected):
+        assert p.grad.dtype == torch.float64
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
+
+
+def test_buffers_are_kept_for_two_batch_sizes_only():
+    manual = ManualBackprop(nn.Sequential(nn.Linear(4, 4)), nn.MSELoss())
+    for batch in (8, 3, 5, 7, 8):
+        x = torch.rand(batch, 4)
+        manual.forward(x)
+        manual.backward(x)
+    assert len(manual._buffers) == ManualBackprop.KEPT_BATCH_SIZES
