@@ -108,9 +108,12 @@ def _check_tensor_data(data: torch.Tensor) -> None:
             f"data must have shape (samples, features...), got {tuple(data.shape)}; "
             "a single sample x needs x.unsqueeze(0)"
         )
-    if not torch.isfinite(data).all():
+    # A NaN or infinity makes the sum non-finite, so one cheap pass clears finite data; only a
+    # non-finite sum (bad values, or finite ones so large that they overflow) needs the exact count.
+    if not torch.isfinite(data.sum()):
         bad = int((~torch.isfinite(data)).sum())
-        raise ValueError(f"data holds {bad} NaN or infinite values; clean or drop them before training")
+        if bad:
+            raise ValueError(f"data holds {bad} NaN or infinite values; clean or drop them before training")
 
 
 def _tensor_batches(

@@ -333,6 +333,15 @@ def test_rejects_non_finite_data(data, model, bad):
         train(model, data, sgd(model), steps=1)
 
 
+def test_finite_data_whose_sum_overflows_is_accepted(model):
+    huge = torch.full((10, 3), 3e38)  # every value finite, their sum infinite in float32
+    assert not torch.isfinite(huge.sum())
+    training._check_tensor_data(huge)  # no error
+    huge[0, 0] = math.nan
+    with pytest.raises(ValueError, match="1 NaN or infinite values"):
+        training._check_tensor_data(huge)
+
+
 def test_rejects_integer_data(model):
     with pytest.raises(TypeError, match="floating-point tensor, got dtype torch.int64.*float"):
         train(model, torch.ones(4, 3, dtype=torch.int64), sgd(model), steps=1)
