@@ -236,9 +236,9 @@ def train(
         raise ValueError("evaluate_every and stop_below need an evaluate= function")
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
     if backprop == "autograd":
-        step = _step
+        gradients = _Autograd(model, loss_fn)
     elif backprop == "manual":
-        step = _manual_step(ManualBackprop(model, loss_fn))
+        gradients = ManualBackprop(model, loss_fn)
     else:
         raise ValueError(f"backprop must be 'autograd' or 'manual', got {backprop!r}")
     one_pass = _passes(data, batch_size, shuffle, generator)
@@ -271,7 +271,7 @@ def train(
             taken = 0
             for x in one_pass():
                 taken += 1
-                step(model, x, optimizer, loss_fn, history, stability_limit)
+                _step(gradients, x, optimizer, history, stability_limit)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{history.final_loss:.4g}", refresh=False)
@@ -294,43 +294,46 @@ def train(
     return history
 
 
-def _step(model, x, optimizer, loss_fn, history: History, stability_limit: float | None) -> None:
-    optimizer.zero_grad(set_to_none=True)
-    reconstruction = model(x)
+class _Autograd:
+    """``loss.backward()`` behind the ``forward`` / ``loss`` / ``backward`` steps of
+    ``ManualBackprop``, so that one ``_step`` serves both."""
+
+    def __init__(self, model, loss_fn) -> None:
+        self.model, self.loss_fn = model, loss_fn
+        self._reconstruction: torch.Tensor | None = None
+        self._loss: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor):
+        self._reconstruction = self.model(x)
+        return self._reconstruction
+
+    def loss(self, x: torch.Tensor) -> float:
+        self._loss = self.loss_fn(self._reconstruction, x)
+        if not self._loss.requires_grad:
+            raise ValueError(
+                "the loss does not depend on any tensor that requires grad, so no parameter can learn; "
+                "compute the reconstruction from the parameters inside the forward function"
+            )
+        return float(self._loss.detach())
+
+    def backward(self, x: torch.Tensor) -> None:
+        self._loss.backward()
+        self._reconstruction = self._loss = None  # let the graph go
+
+
+def _step(backprop, x, optimizer, history: History, stability_limit: float | None) -> None:
+    """One optimizer step on batch ``x``; ``backprop`` is ``_Autograd`` or ``ManualBackprop``."""
+    optimizer.zero_grad(set_to_none=True)  # also no stale gradient for a parameter outside a manual stack
+    reconstruction = backprop.forward(x)
     if history.steps == 0:
         _check_first_step(reconstruction, x)
-    loss = loss_fn(reconstruction, x)
-    if history.steps == 0 and not loss.requires_grad:
-        raise ValueError(
-            "the loss does not depend on any tensor that requires grad, so no parameter can learn; "
-            "compute the reconstruction from the parameters inside the forward function"
-        )
-    value = float(loss.detach())
+    value = backprop.loss(x)
     if not math.isfinite(value):
         raise TrainingDiverged(_diverged_message(value, history.steps + 1, optimizer, stability_limit),
                                step=history.steps + 1, lr=_learning_rate(optimizer), history=history)
-    loss.backward()
+    backprop.backward(x)
     optimizer.step()
     history.losses.append(value)
-
-
-def _manual_step(backprop: ManualBackprop):
-    """``_step`` with the forward pass, loss and gradients of ``backprop`` instead of autograd."""
-
-    def step(model, x, optimizer, loss_fn, history: History, stability_limit: float | None) -> None:
-        optimizer.zero_grad(set_to_none=True)  # no stale gradient for a parameter outside the stack
-        reconstruction = backprop.forward(x)
-        if history.steps == 0:
-            _check_first_step(reconstruction, x)
-        value = backprop.loss(x)
-        if not math.isfinite(value):
-            raise TrainingDiverged(_diverged_message(value, history.steps + 1, optimizer, stability_limit),
-                                   step=history.steps + 1, lr=_learning_rate(optimizer), history=history)
-        backprop.backward(x)
-        optimizer.step()
-        history.losses.append(value)
-
-    return step
 
 
 def _check_first_step(reconstruction, x: torch.Tensor) -> None:

@@ -48,15 +48,25 @@ def draw_linear_ae_run(x: torch.Tensor, lr: float, steps: int, seed: int, k: int
     floor = eckart_young_floor(x, k) if floor is None else floor
     limit = max_stable_lr(x, k) if limit is None else limit
     history, diverged_at = train_linear_ae(x, lr, steps, seed, k)
+    fig, ax = _run_figure(history, diverged_at, steps, f"seed {seed}", floor)
+    ax.set_title(f"lr = {lr:.3g} (no stable minimum above {limit:.3g}): {_verdict(history, diverged_at, '.4g')}")
+    return fig
+
+
+def _run_figure(history, diverged_at: int | None, steps: int, label: str, floor: float | None):
+    """A slider run's loss curve on a log scale over ``steps``, with the floor, and a red line
+    at the step where it diverged; the caller adds the title."""
     fig, ax = plt.subplots(figsize=(7, 4))
     if history.losses:
-        plot_losses(history, [f"seed {seed}"], floor=floor, log=True, ax=ax)
+        plot_losses(history, [label], floor=floor, log=True, ax=ax)
     ax.set_xlim(0, steps)
-    verdict = f"diverged at step {diverged_at}" if diverged_at else f"final loss {history.final_loss:.4g}"
-    ax.set_title(f"lr = {lr:.3g} (no stable minimum above {limit:.3g}): {verdict}")
     if diverged_at:
         ax.axvline(diverged_at, color="red", linewidth=1)
-    return fig
+    return fig, ax
+
+
+def _verdict(history, diverged_at: int | None, number_format: str) -> str:
+    return f"diverged at step {diverged_at}" if diverged_at else f"final loss {history.final_loss:{number_format}}"
 
 
 def figure_output(fig) -> dict:
@@ -135,15 +145,10 @@ def draw_hidden_size_run(x: torch.Tensor, hidden: int, lr: float, steps: int = 1
     features = x.shape[1]
     floor = eckart_young_floor(x, hidden) if hidden < features else 0.0
     history, diverged_at = train_linear_ae(x, lr, steps, seed, hidden)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if history.losses:
-        plot_losses(history, [f"{hidden} hidden"], floor=floor if floor > 0 else None, log=True, ax=ax)
-    ax.set_xlim(0, steps)
-    verdict = f"diverged at step {diverged_at}" if diverged_at else f"final loss {history.final_loss:.3g}"
+    fig, ax = _run_figure(history, diverged_at, steps, f"{hidden} hidden", floor if floor > 0 else None)
     bottleneck = f"floor {floor:.3g}" if hidden < features else "no bottleneck: floor 0"
-    ax.set_title(f"{hidden} hidden units for {features} features, lr = {lr:.3g}\n{bottleneck}; {verdict}", fontsize="medium")
-    if diverged_at:
-        ax.axvline(diverged_at, color="red", linewidth=1)
+    ax.set_title(f"{hidden} hidden units for {features} features, lr = {lr:.3g}\n"
+                 f"{bottleneck}; {_verdict(history, diverged_at, '.3g')}", fontsize="medium")
     return fig
 
 

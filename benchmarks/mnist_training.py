@@ -71,34 +71,16 @@ def torchvision_dataset(name: str, folder: Path):
     return cls(str(folder), train=True, download=False, transform=transforms.ToTensor())
 
 
-def answer_epochs(dataset, test_images: torch.Tensor, epochs: int, seed: int) -> tuple[float, float]:
-    """The answer's loop (less its logging); returns (seconds, held-out BCE)."""
+def answer_runner(dataset, seed: int, epochs: int = 1):
+    """The answer's loop (less its logging) over ``epochs`` passes of its DataLoader, run a
+    given number of batches at a time: returns (model, loss_fn, run), where ``run(k)`` takes
+    the next k steps and returns (seconds, samples)."""
     torch.manual_seed(seed)
     model = ae.mlp_autoencoder(logits=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=ANSWER["lr"], weight_decay=ANSWER["weight_decay"])
     loss_fn = nn.BCELoss()
     loader = torch.utils.data.DataLoader(dataset, batch_size=ANSWER["batch_size"], shuffle=True)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        for x, _ in loader:
-            x = x / x.max()  # the answer's per-batch rescaling (a no-op on batches holding a 1.0)
-            optimizer.zero_grad()
-            loss = loss_fn(model(x), x)
-            loss.backward()
-            optimizer.step()
-    seconds = time.perf_counter() - start
-    return seconds, ae.reconstruction_loss(model, test_images, nn.BCELoss())
-
-
-def answer_runner(dataset, seed: int):
-    """The answer's loop, run a given number of batches at a time through one epoch of its
-    DataLoader: returns (model, run), where ``run(k)`` takes the next k steps and returns
-    (seconds, samples)."""
-    torch.manual_seed(seed)
-    model = ae.mlp_autoencoder(logits=False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=ANSWER["lr"], weight_decay=ANSWER["weight_decay"])
-    loss_fn = nn.BCELoss()
-    batches = iter(torch.utils.data.DataLoader(dataset, batch_size=ANSWER["batch_size"], shuffle=True))
+    batches = (batch for _ in range(epochs) for batch in loader)
 
     def run(k: int) -> tuple[float, int]:
         samples, start = 0, time.perf_counter()
@@ -112,7 +94,7 @@ def answer_runner(dataset, seed: int):
             samples += len(x)
         return time.perf_counter() - start, samples
 
-    return model, run
+    return model, loss_fn, run
 
 
 def course_runner(train_images, seed: int, backprop: str):
@@ -121,18 +103,19 @@ def course_runner(train_images, seed: int, backprop: str):
     model = ae.mlp_autoencoder(logits=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=ANSWER["lr"], weight_decay=ANSWER["weight_decay"], fused=True)
     generator = torch.Generator().manual_seed(seed)
+    loss_fn = nn.BCEWithLogitsLoss()
 
     def run(k: int) -> tuple[float, int]:
         start = time.perf_counter()
-        ae.train(model, train_images, optimizer, nn.BCEWithLogitsLoss(), steps=k, batch_size=ANSWER["batch_size"],
+        ae.train(model, train_images, optimizer, loss_fn, steps=k, batch_size=ANSWER["batch_size"],
                  generator=generator, progress=False, backprop=backprop)
         return time.perf_counter() - start, k * ANSWER["batch_size"]
 
-    return model, run
+    return model, loss_fn, run
 
 
 def course_run(train_images, test_images, *, logits, lr, batch_size, seed, epochs=None, weight_decay=0.0,
-               stop_below=None, evaluate_every=None, backprop=None):
+               stop_below=None, evaluate_every=None):
     """``ae.train`` on preloaded tensors; returns (training seconds, held-out BCE, history).
 
     The seconds leave out the held-out checks, as the answer's timed epochs have none."""
@@ -153,7 +136,7 @@ def course_run(train_images, test_images, *, logits, lr, batch_size, seed, epoch
     start = time.perf_counter()
     history = ae.train(model, train_images, optimizer, loss_fn, epochs=epochs, batch_size=batch_size,
                        generator=torch.Generator().manual_seed(seed), progress=False,
-                       backprop=backprop or ("manual" if logits else "autograd"),
+                       backprop="manual" if logits else "autograd",
                        evaluate=held_out if stop_below is not None else None,
                        evaluate_every=evaluate_every, stop_below=stop_below)
     seconds = time.perf_counter() - start - checking
@@ -183,25 +166,26 @@ def main() -> None:
             "answer's recipe": answer_runner(dataset, args.seed),
             "course's path (manual)": course_runner(train_images, args.seed, "manual"),
             "course's path, autograd": course_runner(train_images, args.seed, "autograd"),
-            "floor (see below)": (None, step_floor(ANSWER["batch_size"])),
+            "floor (see below)": (None, None, step_floor(ANSWER["batch_size"])),
         }
         seconds = {name: [] for name in runs}
         samples = dict.fromkeys(runs, 0)
         for k in rounds:  # the runs take turns, a quarter epoch each, so that drifts in the machine's speed hit all
-            for name, (_, run) in runs.items():
+            for name, (_, _, run) in runs.items():
                 took, count = run(k)
                 seconds[name].append(took)
                 samples[name] += count
         if args.full_baseline:
-            ten_s, target = answer_epochs(dataset, test_images, ANSWER["epochs"], args.seed)
+            model, loss_fn, run = answer_runner(dataset, args.seed, ANSWER["epochs"])
+            ten_s, _ = run(ANSWER["epochs"] * epoch_steps)
+            target = ae.reconstruction_loss(model, test_images, loss_fn)
     print(f"\n1. Throughput at batch 64, one epoch ({epoch_steps} steps) in {ROUNDS} rounds, the runs taking turns")
     bce = {}
-    for name, (model, _) in runs.items():
+    for name, (model, loss_fn, _) in runs.items():
         rate = samples[name] / sum(seconds[name])
         if model is None:
             print(f"   {name + ':':26s} {sum(seconds[name]):6.1f} s, {rate:8.0f} samples/s")
             continue
-        loss_fn = nn.BCEWithLogitsLoss() if name.startswith("course") else nn.BCELoss()
         bce[name] = ae.reconstruction_loss(model, test_images, loss_fn)
         print(f"   {name + ':':26s} {sum(seconds[name]):6.1f} s, {rate:8.0f} samples/s, held-out BCE {bce[name]:.4f}")
 
