@@ -1,19 +1,30 @@
 # The course pack's two commands:
 #   make lab    open the notebooks in JupyterLab (creates .venv on first use)
 #   make test   run the unit tests and strict nbval over every notebook
+# and, for maintainers:
+#   make notebooks   re-run every notebook in place (the quick run, on the CPU) to store its outputs
+#   make lock        re-resolve requirements-lock.txt from pyproject.toml's ranges (newest releases)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements-lock.txt
+UV     := $(BIN)/uv
+# uv installs the locked environment in seconds; it lives in .venv, bootstrapped by the venv's own pip.
+UV_VERSION := 0.13.9
 
-.PHONY: lab test venv clean-venv
+.PHONY: lab test notebooks lock venv clean-venv
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; run make PYTHON=python3.X")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# The exact versions of the lock (what the stored outputs were checked with), then the course package itself.
+$(STAMP): pyproject.toml $(LOCK) | $(UV)
+	$(UV) pip install --python $(BIN)/python -r $(LOCK)
+	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told; learners' machines never need this.
@@ -24,8 +35,28 @@ lab: $(STAMP)
 
 # CI=true: notebooks run their quick version, the one whose outputs are stored;
 # AE_DEVICE=cpu: the stored outputs are the CPU's, also on a machine with a GPU.
+# NUMERICS: the suite runs with torch's portable CPU kernels (README, "Numbers across machines"), not
+# the vector kernels `make notebooks` used to store the outputs: a stored number that only this machine's
+# rounding reproduces fails here, on the machine that wrote it. `make test NUMERICS=` runs without.
+NUMERICS ?= ATEN_CPU_CAPABILITY=default
+# -n 2: two workers, the browser test on one, the notebooks (each one's cells together and in order in
+# one kernel) and the unit tests on the other (conftest.py's scheduler splits them so).
+# OMP_NUM_THREADS=1: one thread each (the course's tensors are too small to gain from more, and two
+# workers with two threads each would fight over two cores).
 test: $(STAMP)
-	CI=$${CI:-true} AE_DEVICE=$${AE_DEVICE:-cpu} $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+	CI=$${CI:-true} AE_DEVICE=$${AE_DEVICE:-cpu} OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(NUMERICS) \
+		$(BIN)/python -m pytest -n 2 \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+
+NOTEBOOK_FILES ?= $(wildcard notebooks/[0-9]*.ipynb)
+notebooks: $(STAMP)
+	cd notebooks && for nb in $(notdir $(NOTEBOOK_FILES)); do \
+		CI=true AE_DEVICE=cpu ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --allow-errors "$$nb" || exit 1; \
+	done
+
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.10 --upgrade \
+		--custom-compile-command "make lock" -o $(LOCK)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -14,7 +14,7 @@ In each folder, torchvision's layout ``<folder>/MNIST/raw/<file>`` (``FashionMNI
 tried first, then the files directly in ``<folder>/<file>``.
 
 Checksums: every file's MD5 is checked before it is decoded, against the MD5s torchvision
-lists (``torchvision.datasets.MNIST.resources``, ``FashionMNIST.resources``). Debian's
+lists (``torchvision.datasets.MNIST.resources``, ``FashionMNIST.resources``; copied into ``SPECS``). Debian's
 Fashion-MNIST files are the same data gzipped again, so their MD5s differ; such a copy is
 accepted when its decompressed bytes match the original's MD5. The rule: a file that fails
 is ``DatasetCorrupt`` naming it (path, expected and actual MD5, what to do). It is never used,
@@ -41,8 +41,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision import datasets as tv_datasets
-from torchvision.datasets import utils as tv_utils
 
 ENV_VARIABLE = "AE_DATA_DIR"
 PROJECT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -73,11 +71,6 @@ class _Spec:
     apt_package: str | None = None
 
 
-def _spec(dataset: type, **extra) -> _Spec:
-    md5 = {os.path.basename(file): checksum for file, checksum in dataset.resources}
-    return _Spec(dataset.__name__, tuple(dataset.mirrors), md5, **extra)
-
-
 # MD5s of the original Fashion-MNIST files once decompressed. Debian's dataset-fashion-mnist
 # gzips the same bytes again: its .gz files differ from torchvision's but decompress to these.
 _FASHION_CONTENT_MD5 = {
@@ -86,10 +79,30 @@ _FASHION_CONTENT_MD5 = {
     "t10k-images-idx3-ubyte.gz": "8181f5470baa50b63fa0f6fddb340f0a",
     "t10k-labels-idx1-ubyte.gz": "15d484375f8d13e6eb1aabb0c3f46965",
 }
+# Folders, mirrors and MD5s as torchvision's MNIST and FashionMNIST classes list them (written out so that
+# importing ae_utils does not import torchvision, which takes seconds; tests/test_datasets.py compares).
 SPECS = {
-    "mnist": _spec(tv_datasets.MNIST),
-    "fashion-mnist": _spec(
-        tv_datasets.FashionMNIST, content_md5=_FASHION_CONTENT_MD5, apt_package="dataset-fashion-mnist"
+    "mnist": _Spec(
+        "MNIST",
+        ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+        {
+            "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+            "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+            "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+        },
+    ),
+    "fashion-mnist": _Spec(
+        "FashionMNIST",
+        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        {
+            "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+            "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+            "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+        },
+        content_md5=_FASHION_CONTENT_MD5,
+        apt_package="dataset-fashion-mnist",
     ),
 }
 
@@ -242,11 +255,13 @@ def _download(spec: _Spec, files: tuple[str, str], folders: list[Path]) -> tuple
 
 def _download_file(spec: _Spec, file: str, folder: Path) -> str:
     """Fetch one file from the first mirror that serves it intact; "" or why every mirror failed."""
+    from torchvision.datasets.utils import download_url  # imported here: only a download needs torchvision
+
     errors = []
     for mirror in spec.mirrors:
         url, part = mirror + file, folder / f".{file}.{uuid.uuid4().hex}.part"
         try:
-            tv_utils.download_url(url, root=str(folder), filename=part.name)
+            download_url(url, root=str(folder), filename=part.name)
             actual = _md5(part.read_bytes())
             if actual == spec.md5[file]:
                 os.replace(part, folder / file)

@@ -8,8 +8,10 @@ Screenshots land in artifacts/browser/ (git-ignored). Needs Chromium: on Debian 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import urllib.request
 
 import pytest
 from lab_server import ROOT, running_lab
@@ -36,11 +38,14 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab started by the README's `make lab`, rendering every cell (no windowing)."""
+    """JupyterLab started by the README's `make lab`, rendering every cell (no windowing), and never asking
+    whether to fetch Jupyter's news (its pop-up would cover part of every screenshot)."""
     home = tmp_path_factory.mktemp("lab")
-    settings = home / "settings" / "@jupyterlab" / "notebook-extension"
-    settings.mkdir(parents=True)
-    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    for plugin, setting in [("notebook-extension/tracker", '{"windowingMode": "none"}'),
+                            ("apputils-extension/notification", '{"fetchNews": "false", "checkForUpdates": false}')]:
+        path = home / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(setting)
     quick_cpu = {"CI": os.environ.get("CI", "true"), "AE_DEVICE": os.environ.get("AE_DEVICE", "cpu")}
     with running_lab(home, quick_cpu) as server:
         yield server
@@ -56,6 +61,16 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+def _shut_down_kernels(url: str, token: str) -> None:
+    """Stop every kernel the lab runs, so that a finished notebook's kernel holds no memory or CPU (its Play
+    widget, say) while the next notebook runs."""
+    with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=10) as response:
+        kernels = json.loads(response.read())
+    for kernel in kernels:
+        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
 
 
 def _menu(page, top: str, item: str) -> None:
@@ -95,6 +110,7 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
             "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))",
             timeout=300_000)
         assert page.locator("text=Loading widget").count() == 0, "a widget did not render"
+        assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab's news pop-up is showing"
         assert page.locator(".jp-OutputArea-output:has-text('VBox(children=')").count() == 0, "a widget shows as text"
         errors_before = _errors(page)
 
@@ -130,3 +146,4 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
         raise
     finally:
         page.close()
+        _shut_down_kernels(url, token)
