@@ -12,17 +12,20 @@ LOCK   := requirements-lock.txt
 UV     := $(BIN)/uv
 # uv installs the locked environment in seconds; it lives in .venv, bootstrapped by the venv's own pip.
 UV_VERSION := 0.13.9
+UV_STAMP   := $(VENV)/.uv-$(UV_VERSION)
 
 .PHONY: lab test notebooks lock venv clean-venv
 venv: $(STAMP)
 
-$(UV):
+$(UV_STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; run make PYTHON=python3.X")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $(UV_STAMP)
 
 # The exact versions of the lock (what the stored outputs were checked with), then the course package itself.
-$(STAMP): pyproject.toml $(LOCK) | $(UV)
+# (`uv pip install`, not `sync`: sync would remove pip and uv themselves, which the lock does not list.)
+$(STAMP): pyproject.toml $(LOCK) $(UV_STAMP)
 	$(UV) pip install --python $(BIN)/python -r $(LOCK)
 	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
@@ -48,13 +51,14 @@ test: $(STAMP)
 		$(BIN)/python -m pytest -n 2 \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
 
+# Stops at the first cell that raises, except those tagged raises-exception, which keep their error.
 NOTEBOOK_FILES ?= $(wildcard notebooks/[0-9]*.ipynb)
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(notdir $(NOTEBOOK_FILES)); do \
-		CI=true AE_DEVICE=cpu ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --allow-errors "$$nb" || exit 1; \
+		CI=true AE_DEVICE=cpu ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; \
 	done
 
-lock: | $(UV)
+lock: $(UV_STAMP)
 	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.10 --upgrade \
 		--custom-compile-command "make lock" -o $(LOCK)
 

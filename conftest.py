@@ -5,21 +5,26 @@
 - `make test`'s two pytest-xdist workers split the suite in two halves (below).
 """
 
-import importlib.util
-
 pytest_plugins = ["tests.nbval_numbers", "pytester"]
 
-if importlib.util.find_spec("xdist") is not None:  # the hook exists only with pytest-xdist installed
 
+class TwoHalves:
+    """The browser test, which runs every notebook again in JupyterLab, on one worker; the notebooks under nbval
+    (each one's cells in order, in one kernel) and the unit tests on the other. The two take about as long.
+    (xdist's --dist loadgroup would say the same with marks, but it cannot rename test ids under pytest 9.2,
+    so its groups come apart.)"""
+
+    @staticmethod
     def pytest_xdist_make_scheduler(config, log):
-        """The browser test, which runs every notebook again in JupyterLab, on one worker; the notebooks under
-        nbval (each one's cells in order, in one kernel) and the unit tests on the other. The two take about as
-        long. (xdist's --dist loadgroup would say the same with marks, but it cannot rename test ids under
-        pytest 9.2, so its groups come apart.)"""
         from xdist.scheduler import LoadScopeScheduling
 
-        class TwoHalves(LoadScopeScheduling):
+        class Scheduling(LoadScopeScheduling):
             def _split_scope(self, nodeid: str) -> str:
                 return "browser" if nodeid.split("::")[0].endswith("test_browser.py") else "notebooks-and-unit-tests"
 
-        return TwoHalves(config, log)
+        return Scheduling(config, log)
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):  # its hook exists only then
+        config.pluginmanager.register(TwoHalves(), "two-halves")
