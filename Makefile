@@ -44,10 +44,12 @@ lab: $(STAMP)
 NUMERICS ?= ATEN_CPU_CAPABILITY=default
 # -n 2: two workers, the browser test on one, the notebooks (each one's cells together and in order in
 # one kernel) and the unit tests on the other (conftest.py's scheduler splits them so).
-# OMP_NUM_THREADS=1: one thread each (the course's tensors are too small to gain from more, and two
-# workers with two threads each would fight over two cores).
+# THREADS=1: one thread per kernel and worker, whatever OMP_NUM_THREADS the shell has. The course's tensors
+# are too small to gain from more, and two workers with two threads each on two cores spin against each
+# other: the suite took 1,186 s instead of 229 s so. `make test THREADS=2` runs with two.
+THREADS ?= 1
 test: $(STAMP)
-	CI=$${CI:-true} AE_DEVICE=$${AE_DEVICE:-cpu} OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(NUMERICS) \
+	CI=$${CI:-true} AE_DEVICE=$${AE_DEVICE:-cpu} OMP_NUM_THREADS=$(THREADS) $(NUMERICS) \
 		$(BIN)/python -m pytest -n 2 \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
 

@@ -38,10 +38,12 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab started by the README's `make lab`, rendering every cell (no windowing), and never asking
-    whether to fetch Jupyter's news (its pop-up would cover part of every screenshot)."""
+    """JupyterLab started by the README's `make lab`, rendering every cell (no windowing), never saving a
+    notebook it runs (its autosave would write this run's outputs over the stored ones in notebooks/), and
+    never asking whether to fetch Jupyter's news (its pop-up would cover part of every screenshot)."""
     home = tmp_path_factory.mktemp("lab")
     for plugin, setting in [("notebook-extension/tracker", '{"windowingMode": "none"}'),
+                            ("docmanager-extension/plugin", '{"autosave": false}'),
                             ("apputils-extension/notification", '{"fetchNews": "false", "checkForUpdates": false}')]:
         path = home / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +90,7 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     stem = notebook.removesuffix(".ipynb")
+    stored = (ROOT / "notebooks" / notebook).read_bytes()
     try:
         page.goto(f"{url}/lab/workspaces/{stem}/tree/{notebook}?token={token}")  # one workspace per notebook: one tab
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
@@ -138,6 +141,14 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
                 pytest.fail(f"{notebook}: the picture beneath slider {i + 1} did not change within 60 s after the "
                             f"slider moved; is its callback broken? New error output: {new_errors or 'none'}",
                             pytrace=False)
+        # Each key press above was a change of its own: let the redraws they queued finish, so that the
+        # screenshot shows the last picture of every panel rather than an output cleared for the next one.
+        page.wait_for_function("() => (document.querySelector('#jp-main-statusbar')?.textContent || '').includes('Idle')",
+                               timeout=120_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.widget-vbox')]"
+            ".filter(box => box.querySelector('.widget-slider') && box.querySelector('.widget-output'))"
+            ".every(box => box.querySelector('.widget-output img'))", timeout=60_000)
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
         assert _errors(page) == errors_before, "moving a slider printed an error"
@@ -147,3 +158,6 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
     finally:
         page.close()
         _shut_down_kernels(url, token)
+    overwritten = (ROOT / "notebooks" / notebook).read_bytes() != stored
+    assert not overwritten, f"JupyterLab wrote {notebook} while the test ran it: its stored outputs were overwritten " \
+                            f"(restore them with git checkout notebooks/{notebook})"

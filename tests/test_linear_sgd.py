@@ -56,6 +56,8 @@ def test_params_are_updated_in_place(learner_x):
 
 
 def test_divergence_step_matches_train(learner_x):
+    """At lr 5 the loss multiplies by 1e4, 1e14, 1e43, 1e127 from step to step and overflows at step 6: no
+    rounding can move that step, so both paths must name it (unlike the late divergence below)."""
     x = learner_x.double()
     fast, reference = twin_params(2, 1, seed=0)
     history, diverged_at = sgd_linear_ae(x, fast, lr=5.0, steps=1000)
