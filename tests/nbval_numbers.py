@@ -64,10 +64,6 @@ class Tolerance:
     positions: tuple[int, ...] | None = None  # the numbers it applies to, from 1; None: all
     why: str = ""
 
-    @property
-    def stated(self) -> bool:
-        return bool(self.why)
-
     def at(self, position: int) -> Tolerance:
         """The tolerance for the number at ``position``: this one, or the default where it does not apply."""
         return self if self.positions is None or position in self.positions else DEFAULT
@@ -146,19 +142,19 @@ def _disagreement(a: str, b: str, tolerance: Tolerance) -> str | None:
     stored, new = Decimal(a.replace(",", "")), Decimal(b.replace(",", ""))
     if _is_integer(a):
         if tolerance.integers is False:
-            return "integers must be equal" + ("" if tolerance.stated else " (no tolerance stated for this cell)")
+            return "integers must be equal" + ("" if tolerance.why else " (no tolerance stated for this number)")
         allowed = Decimal(tolerance.integers) if tolerance.integers is not True else \
             1 + max(Decimal(repr(tolerance.rtol)) * abs(stored), Decimal(repr(tolerance.atol)))
-    elif tolerance.stated:
+    elif tolerance.rtol or tolerance.atol:
         allowed = _unit(a) + max(Decimal(repr(tolerance.rtol)) * abs(stored), Decimal(repr(tolerance.atol)))
     elif _significant_digits(a) < 3:
-        return "a reading with fewer than three significant digits must be equal (no tolerance stated for this cell)"
+        return "a reading with fewer than three significant digits must be equal (no tolerance stated for this number)"
     elif not _same_form(a, b):
         return "they are printed in different forms (decimals or exponent)"
     else:
         allowed = _unit(a)
     if abs(stored - new) > allowed:
-        why = tolerance.why or "one unit in the last printed digit; no tolerance stated for this cell"
+        why = tolerance.why or "one unit in the last printed digit; no tolerance stated for this number"
         return f"they differ by {float(abs(stored - new)):.3g}, more than the {float(allowed):.3g} allowed ({why})"
     return None
 

@@ -66,6 +66,9 @@ def test_a_tolerance_can_be_limited_to_some_of_the_numbers():
         stored, stored.replace("k = 32", "k = 64"), trained)
     assert "number 2" in first_disagreement(stored, stored.replace("0.01661", "0.01663"), trained)
     assert "number 5" in first_disagreement(stored, stored.replace("800", "851"), trained)
+    counts_only = Tolerance(integers=50, why=WHY)   # says nothing of readings: they keep the default rule
+    assert first_disagreement("800 steps, lr 1.5", "850 steps, lr 1.5", counts_only) is None
+    assert "fewer than three significant digits" in first_disagreement("800 steps, lr 1.5", "800 steps, lr 1.6", counts_only)
 
 
 def test_relative_tolerance_at_its_edge():
