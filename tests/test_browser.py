@@ -75,6 +75,12 @@ def _shut_down_kernels(url: str, token: str) -> None:
         urllib.request.urlopen(request, timeout=30).close()
 
 
+def _wait_for_idle_kernel(page, timeout_ms: int) -> None:
+    """Until JupyterLab's status bar says the kernel is idle."""
+    page.wait_for_function("() => (document.querySelector('#jp-main-statusbar')?.textContent || '').includes('Idle')",
+                           timeout=timeout_ms)
+
+
 def _menu(page, top: str, item: str) -> None:
     page.click(f"div.lm-MenuBar-itemLabel:text-is('{top}')")
     page.click(f"li.lm-Menu-item:has-text('{item}')")
@@ -95,8 +101,7 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
         page.goto(f"{url}/lab/workspaces/{stem}/tree/{notebook}?token={token}")  # one workspace per notebook: one tab
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
         # The kernel is ready when the status bar says so (a cold start imports torch: give it time).
-        page.wait_for_function("() => (document.querySelector('#jp-main-statusbar')?.textContent || '').includes('Idle')",
-                               timeout=180_000)
+        _wait_for_idle_kernel(page, 180_000)
         _menu(page, "Edit", "Clear Outputs of All Cells")
         for attempt in range(3):  # a click that lands while the kernel is still connecting does nothing
             _menu(page, "Run", "Run All Cells")
@@ -142,8 +147,7 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
                             pytrace=False)
         # Let the last redraw finish, so that the screenshot shows every panel's picture rather than an
         # output cleared for the next one.
-        page.wait_for_function("() => (document.querySelector('#jp-main-statusbar')?.textContent || '').includes('Idle')",
-                               timeout=120_000)
+        _wait_for_idle_kernel(page, 120_000)
         page.wait_for_function(
             "() => [...document.querySelectorAll('.widget-vbox')]"
             ".filter(box => box.querySelector('.widget-slider') && box.querySelector('.widget-output'))"

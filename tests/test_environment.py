@@ -33,9 +33,13 @@ def _environment_yml_pip_dependencies() -> list[str]:
     return [line for line in pip_sections[0] if not line.startswith("-e")]
 
 
+def _key(requirement: Requirement) -> str:
+    """A package's name as the index compares it: lower case, '-' for '_'."""
+    return requirement.name.lower().replace("_", "-")
+
+
 def _normalised(requirements: list[str]) -> dict[str, str]:
-    parsed = [Requirement(r) for r in requirements]
-    return {r.name.lower().replace("_", "-"): str(r.specifier) for r in parsed}
+    return {_key(r): str(r.specifier) for r in map(Requirement, requirements)}
 
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
@@ -66,15 +70,14 @@ def _locked() -> dict[str, list[tuple[str, str]]]:
         if line.strip() and not line.lstrip().startswith("#"):
             requirement = Requirement(line)
             (version,) = [s.version for s in requirement.specifier if s.operator == "=="]
-            name = requirement.name.lower().replace("_", "-")
-            pins.setdefault(name, []).append((version, str(requirement.marker or "")))
+            pins.setdefault(_key(requirement), []).append((version, str(requirement.marker or "")))
     return pins
 
 
 def test_the_lock_pins_every_dependency_within_its_range():
     pins = _locked()
     for requirement in map(Requirement, _pyproject_dependencies()):
-        name = requirement.name.lower().replace("_", "-")
+        name = _key(requirement)
         assert name in pins, f"{name} is not in requirements-lock.txt: run `make lock`"
         for version, _ in pins[name]:
             assert requirement.specifier.contains(version, prereleases=True), \
