@@ -4,6 +4,7 @@ Each module has one job:
 
 - ``reproducibility``: seed every generator at once; pick the device.
 - ``datasets``: MNIST and Fashion-MNIST as tensors, local copies first, checksums checked.
+- ``image_dataset``: image tensors served item by item, as torchvision's MNIST serves them.
 - ``synthetic``: the small correlated data set of notebooks 01 and 02.
 - ``training``: one optimisation loop that returns a loss history.
 - ``manual_backprop``: the gradients of a Linear-Sigmoid stack written out by hand (a faster step).
@@ -21,6 +22,7 @@ Each module has one job:
 from . import widgets
 from .datasets import DatasetCorrupt, DatasetNotFound, load_images
 from .diagnose import SetupReport, check_setup
+from .image_dataset import ImageDataset
 from .metrics import reconstruction_loss
 from .models import linear_ae_reconstruction, mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
 from .pca import pca, pca_reconstruct, principal_angles, rayleigh_ritz
@@ -35,6 +37,7 @@ __all__ = [
     "DatasetCorrupt",
     "DatasetNotFound",
     "History",
+    "ImageDataset",
     "SetupReport",
     "TrainingDiverged",
     "check_setup",

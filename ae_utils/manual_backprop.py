@@ -7,6 +7,9 @@ short enough to write by hand, layer by layer (``z`` a layer's output before its
 
     dL/dW = g.T @ h_prev        dL/db = g.sum(0)        g_prev = (g @ W) * h_prev * (1 - h_prev)
 
+(where no sigmoid follows a layer, as after the answer's code layer ``Linear(64, 32)``, its
+``h`` is its ``z`` and ``g_prev = g @ W``).
+
 ``ManualBackprop`` does exactly that into buffers allocated once per batch size, and writes
 the gradients into each parameter's ``.grad``, where a ``torch.optim`` optimizer's ``step()``
 finds them. It skips the
@@ -26,7 +29,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 SUPPORTED = (
-    "an nn.Sequential of nn.Linear layers with an nn.Sigmoid after each but the last, "
+    "an nn.Sequential (nested ones are read in order) of nn.Linear layers, each but the last "
+    "followed by an nn.Sigmoid or by the next nn.Linear, "
     "optionally starting with nn.Flatten() and ending with nn.Unflatten(1, shape), "
     "trained with nn.BCEWithLogitsLoss() or nn.MSELoss() (reduction 'mean')"
 )
@@ -35,8 +39,8 @@ SUPPORTED = (
 class ManualBackprop:
     """Forward pass, loss and gradients of a Linear-Sigmoid stack, without autograd.
 
-    model: as ``ae.mlp_autoencoder(logits=True)``: ``[Flatten,] Linear, Sigmoid, ...,
-        Linear[, Unflatten]``.
+    model: as ``ae.mlp_autoencoder(logits=True)``: ``[Flatten,] Linear[, Sigmoid], ...,
+        Linear[, Unflatten]``; nested ``nn.Sequential`` modules are read in order.
     loss_fn: ``nn.BCEWithLogitsLoss()`` or ``nn.MSELoss()``, mean over every element.
 
     Call ``forward(x)``, then ``loss(x)``, then ``backward(x)``, for the same batch ``x``;
@@ -49,7 +53,7 @@ class ManualBackprop:
     KEPT_BATCH_SIZES = 2
 
     def __init__(self, model: nn.Module, loss_fn) -> None:
-        self.linears, self.flatten, self.unflatten_shape = _layers(model)
+        self.linears, self.activated, self.flatten, self.unflatten_shape = _layers(model)
         self.loss_kind = _loss_kind(loss_fn)
         self._buffers: dict[tuple, tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]] = {}
         self._grads: list[tuple[torch.Tensor, torch.Tensor | None]] = []
@@ -75,7 +79,9 @@ class ManualBackprop:
             while len(self._buffers) >= self.KEPT_BATCH_SIZES:
                 del self._buffers[next(iter(self._buffers))]
             z = [weight.new_empty(batch, layer.out_features) for layer in self.linears]
-            h = [weight.new_empty(batch, layer.out_features) for layer in self.linears[:-1]]
+            # a layer without a sigmoid passes its z on as it is: its h is its z
+            h = [weight.new_empty(batch, layer.out_features) if sigmoid else z[i]
+                 for i, (layer, sigmoid) in enumerate(zip(self.linears, self.activated))]
             self._buffers[key] = (z, h, weight.new_empty(batch, self.linears[-1].out_features))
         return self._buffers[key]
 
@@ -106,7 +112,8 @@ class ManualBackprop:
                 else:
                     torch.addmm(layer.bias, inputs, layer.weight.t(), out=z[i])
                 if i < len(h):
-                    torch.sigmoid(z[i], out=h[i])
+                    if self.activated[i]:
+                        torch.sigmoid(z[i], out=h[i])
                     inputs = h[i]
         self._x, self._x2d = x, x2d
         out = z[-1]
@@ -144,9 +151,12 @@ class ManualBackprop:
                 if bias_grad is not None and layer.bias.requires_grad:
                     torch.sum(g, 0, out=bias_grad)
                 if i > 0:
-                    # dL/dh_prev = g @ W, times the sigmoid's slope h (1 - h); z[i - 1] is no longer needed
+                    # dL/dh_prev = g @ W, times the sigmoid's slope h (1 - h) where a sigmoid
+                    # follows the previous layer; z[i - 1] is no longer needed
                     torch.mm(g, layer.weight, out=z[i - 1])
-                    g = torch.ops.aten.sigmoid_backward.grad_input(z[i - 1], h[i - 1], grad_input=z[i - 1])
+                    g = z[i - 1]
+                    if self.activated[i - 1]:
+                        g = torch.ops.aten.sigmoid_backward.grad_input(g, h[i - 1], grad_input=g)
         for layer, (weight_grad, bias_grad) in zip(self.linears, grads):
             if layer.weight.requires_grad:
                 layer.weight.grad = weight_grad
@@ -169,20 +179,28 @@ def _has_hooks(module: nn.Module) -> bool:
                ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"))
 
 
-def _layers(model: nn.Module) -> tuple[list[nn.Linear], bool, tuple[int, ...] | None]:
-    """The Linear layers of a supported stack, whether it flattens, and the shape it unflattens to.
+def _leaves(model: nn.Module) -> list[nn.Module]:
+    """The modules a (possibly nested) ``nn.Sequential`` applies, in order, checking each for
+    hooks and parametrizations, which the hand-written pass would silently skip."""
+    if _has_hooks(model):
+        raise _unsupported(f"the {type(model).__name__} has hooks, which it would skip")
+    if parametrize.is_parametrized(model):
+        raise _unsupported(f"the {type(model).__name__} is parametrized, which it would skip")
+    if type(model) is not nn.Sequential:
+        return [model]
+    return [leaf for module in model for leaf in _leaves(module)]
+
+
+def _layers(model: nn.Module) -> tuple[list[nn.Linear], list[bool], bool, tuple[int, ...] | None]:
+    """The Linear layers of a supported stack, which of them a Sigmoid follows, whether it
+    flattens, and the shape it unflattens to.
 
     Only the exact classes are accepted (a subclass may compute something else), with no hooks,
     no parametrizations and no parameter shared between layers: the hand-written pass would
     silently ignore each of those."""
     if type(model) is not nn.Sequential:
         raise _unsupported(f"got a {type(model).__name__}")
-    layers = list(model)
-    for module in [model, *layers]:
-        if _has_hooks(module):
-            raise _unsupported(f"the {type(module).__name__} has hooks, which it would skip")
-        if parametrize.is_parametrized(module):
-            raise _unsupported(f"the {type(module).__name__} is parametrized, which it would skip")
+    layers = _leaves(model)
     flatten = bool(layers) and type(layers[0]) is nn.Flatten
     if flatten:
         if layers[0].start_dim != 1 or layers[0].end_dim != -1:
@@ -194,15 +212,20 @@ def _layers(model: nn.Module) -> tuple[list[nn.Linear], bool, tuple[int, ...] | 
             raise _unsupported("its nn.Unflatten must be nn.Unflatten(1, shape): the sample dimension stays first")
         unflatten_shape = tuple(layers[-1].unflattened_size)
         layers = layers[:-1]
-    linears, activations = layers[0::2], layers[1::2]
-    if (
-        not linears
-        or len(activations) != len(linears) - 1
-        or not all(type(layer) is nn.Linear for layer in linears)
-        or not all(type(layer) is nn.Sigmoid for layer in activations)
-    ):
-        names = ", ".join(type(layer).__name__ for layer in model) or "an empty nn.Sequential"
-        ends_in_sigmoid = len(layers) > 1 and type(layers[-1]) is nn.Sigmoid and len(layers) % 2 == 0
+    linears: list[nn.Linear] = []
+    activated: list[bool] = []
+    for layer in layers:
+        if type(layer) is nn.Linear:
+            linears.append(layer)
+            activated.append(False)
+        elif type(layer) is nn.Sigmoid and linears and not activated[-1]:
+            activated[-1] = True
+        else:
+            linears = []  # not a supported stack
+            break
+    if not linears or activated[-1]:
+        names = ", ".join(type(layer).__name__ for layer in _leaves(model)) or "an empty nn.Sequential"
+        ends_in_sigmoid = bool(linears) and activated[-1]
         hint = (" (it ends in a Sigmoid: for BCE, drop it, as mlp_autoencoder(logits=True) does, "
                 "and train with nn.BCEWithLogitsLoss())") if ends_in_sigmoid else ""
         raise _unsupported(f"got {names}{hint}")
@@ -217,7 +240,7 @@ def _layers(model: nn.Module) -> tuple[list[nn.Linear], bool, tuple[int, ...] | 
             f"its nn.Unflatten(1, {unflatten_shape}) needs {math.prod(unflatten_shape)} features, "
             f"the last Linear gives {linears[-1].out_features}"
         )
-    return linears, flatten, unflatten_shape
+    return linears, activated[:-1], flatten, unflatten_shape
 
 
 def _loss_kind(loss_fn) -> str:

@@ -14,14 +14,14 @@ def linear_ae_reconstruction(x, w_encoder, b_encoder, w_decoder, b_decoder) -> t
 def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """The learner's linear autoencoder as four raw tensors, drawn from a standard normal.
 
-    Shapes as in the question: ``wEncoder (D, k)``, ``bEncoder (k,)``, ``wDecoder (k, D)``,
-    ``bDecoder (1, D)``; all require grad. ``raw_linear_ae_forward(params)`` turns them into
+    Drawn in the question's order and shapes: ``wEncoder (D, k)``, ``wDecoder (k, D)``,
+    ``bEncoder (k,)``, ``bDecoder (1, D)``; all require grad. ``raw_linear_ae_forward(params)`` turns them into
     the forward function ``x -> reconstruction``.
     """
     for name, value in (("features", features), ("hidden", hidden)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
-    shapes = {"wEncoder": (features, hidden), "bEncoder": (hidden,), "wDecoder": (hidden, features), "bDecoder": (1, features)}
+    shapes = {"wEncoder": (features, hidden), "wDecoder": (hidden, features), "bEncoder": (hidden,), "bDecoder": (1, features)}
     return {name: torch.randn(shape, generator=generator).requires_grad_() for name, shape in shapes.items()}
 
 
@@ -36,22 +36,36 @@ def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
 
 
 def mlp_autoencoder(logits: bool = False, code: int = 32) -> nn.Sequential:
-    """The answer's MNIST autoencoder, layer for layer, as one ``nn.Sequential``.
+    """The answer's MNIST autoencoder, module for module: ``nn.Sequential(encoder, decoder)``.
 
-    ``Flatten``; encoder 784-256-64-32 with a sigmoid after each layer; the mirrored decoder
-    32-64-256-784; ``Unflatten`` back to (1, 28, 28). With ``logits=False`` (the answer's
-    form) the decoder ends in a sigmoid, for ``nn.BCELoss``. With ``logits=True`` that last
-    sigmoid is left out, for ``nn.BCEWithLogitsLoss``: the same model, computed faster and
-    without the sigmoid's rounding at 0 and 1. ``code`` sets the bottleneck's width (the
-    answer's is 32).
+    Taught in notebook 03, section 2. The encoder is ``Flatten`` and 784-256-64-``code``
+    with a sigmoid after the first two layers only: the code is the plain output of
+    ``Linear(64, code)``. The decoder mirrors it, ``code``-64-256-784 with a sigmoid after
+    each layer, and ``Unflatten(1, (28, 28))`` gives images of shape (N, 28, 28), the shape
+    of ``ae.load_images``'s images and of the answer's ``x.squeeze()``. With
+    ``logits=False`` (the answer's form) the decoder's last sigmoid is there, for
+    ``nn.BCELoss``. With ``logits=True`` only that sigmoid is left out, for
+    ``nn.BCEWithLogitsLoss``: the same model and loss, without the sigmoid's rounding at 0
+    and 1. ``code`` sets the bottleneck's width (the answer's is 32). ``model[0]`` is the
+    encoder, ``model[1]`` the decoder.
     """
     if isinstance(code, bool) or not isinstance(code, int) or code < 1:
         raise ValueError(f"code must be a whole number of at least 1, got {code!r}")
-    sizes = [784, 256, 64, code, 64, 256, 784]
-    layers: list[nn.Module] = [nn.Flatten()]
-    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2 or not logits:
-            layers.append(nn.Sigmoid())
-    layers.append(nn.Unflatten(1, (1, 28, 28)))
-    return nn.Sequential(*layers)
+    encoder = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(28 * 28, 256),
+        nn.Sigmoid(),
+        nn.Linear(256, 64),
+        nn.Sigmoid(),
+        nn.Linear(64, code),
+    )
+    decoder = nn.Sequential(
+        nn.Linear(code, 64),
+        nn.Sigmoid(),
+        nn.Linear(64, 256),
+        nn.Sigmoid(),
+        nn.Linear(256, 28 * 28),
+        *([] if logits else [nn.Sigmoid()]),
+        nn.Unflatten(1, (28, 28)),
+    )
+    return nn.Sequential(encoder, decoder)

@@ -86,6 +86,7 @@ def answer_runner(dataset, seed: int, epochs: int = 1):
         samples, start = 0, time.perf_counter()
         for _ in range(k):
             x, _ = next(batches)
+            x = x.squeeze()  # (64, 1, 28, 28) from ToTensor, to the model's (64, 28, 28)
             x = x / x.max()  # the answer's per-batch rescaling (a no-op on batches holding a 1.0)
             optimizer.zero_grad()
             loss = loss_fn(model(x), x)
@@ -153,7 +154,6 @@ def main() -> None:
 
     train_images, _ = ae.load_images(args.dataset, "train")
     test_images, _ = ae.load_images(args.dataset, "test")
-    train_images, test_images = train_images.unsqueeze(1), test_images.unsqueeze(1)  # (N, 1, 28, 28), as ToTensor
     n = len(train_images)
     print(f"{args.dataset}: {n} training images, {len(test_images)} held out; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")

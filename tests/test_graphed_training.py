@@ -11,7 +11,7 @@ from ae_utils.graphed_training import train_graphed
 
 
 def small_images(n: int = 70) -> torch.Tensor:
-    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    return torch.rand(n, 28, 28, generator=torch.Generator().manual_seed(0))
 
 
 def fresh(device="cpu", **adam):
@@ -46,7 +46,7 @@ def test_divergence_names_the_step():
     x = small_images(32)
     model, optimizer = fresh()
     with torch.no_grad():
-        model[1].weight.fill_(math.nan)
+        model[0][1].weight.fill_(math.nan)
     with pytest.raises(TrainingDiverged, match="step 1: the loss became NaN"):
         train_graphed(model, x, optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=16)
 

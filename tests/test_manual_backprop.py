@@ -12,7 +12,7 @@ from ae_utils.manual_backprop import ManualBackprop
 
 
 def images(n: int = 20, seed: int = 0) -> torch.Tensor:
-    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+    return torch.rand(n, 28, 28, generator=torch.Generator().manual_seed(seed))
 
 
 def model_pair(build, dtype=torch.float32):
@@ -41,6 +41,23 @@ def test_gradients_equal_autograds_on_the_course_model(loss_fn):
     assert out.shape == x.shape
     torch.testing.assert_close(out, a(x).detach(), rtol=1e-12, atol=1e-12)
     assert manual.loss(x) == pytest.approx(expected_loss, rel=1e-12)
+    manual.backward(x)
+    for p, g in zip(b.parameters(), expected):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
+
+
+def test_nested_stack_with_linear_layers_back_to_back():
+    # as the answer's code layer: Linear(64, 32) feeds Linear(32, 64) with no sigmoid between
+    build = lambda: nn.Sequential(  # noqa: E731
+        nn.Sequential(nn.Linear(6, 4), nn.Sigmoid(), nn.Linear(4, 2)),
+        nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 6)),
+    )
+    a, b = model_pair(build, torch.float64)
+    x = torch.rand(5, 6, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    _, expected = autograd_grads(a, nn.BCEWithLogitsLoss(), x)
+    manual = ManualBackprop(b, nn.BCEWithLogitsLoss())
+    assert manual.activated == [True, False, False]
+    torch.testing.assert_close(manual.forward(x), a(x).detach(), rtol=1e-12, atol=1e-12)
     manual.backward(x)
     for p, g in zip(b.parameters(), expected):
         torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
@@ -103,7 +120,7 @@ def test_float32_run_stays_within_rounding_of_autograd():
 def test_the_model_learns():
     torch.manual_seed(0)
     model = mlp_autoencoder(logits=True)
-    stripes = (torch.arange(28) % 2).float().expand(28, 28).repeat(8, 1, 1, 1)  # 8 copies of one picture
+    stripes = (torch.arange(28) % 2).float().expand(28, 28).repeat(8, 1, 1)  # 8 copies of one picture
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     history = train(model, stripes, opt, nn.BCEWithLogitsLoss(), steps=30, backprop="manual")
     assert history.losses[0] > 0.69 and history.losses[-1] < 0.1
@@ -113,7 +130,7 @@ def test_divergence_is_reported_at_step_one():
     torch.manual_seed(0)
     model = mlp_autoencoder(logits=True)
     with torch.no_grad():
-        model[1].weight.fill_(math.nan)
+        model[0][1].weight.fill_(math.nan)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     with pytest.raises(TrainingDiverged, match="step 1: the loss became NaN"):
         train(model, images(16), opt, nn.BCEWithLogitsLoss(), epochs=1, batch_size=8, backprop="manual")
@@ -132,8 +149,12 @@ def test_divergence_is_reported_at_step_one():
         (lambda: nn.Sequential(nn.Linear(4, 6), nn.Unflatten(1, (2, 2))), nn.MSELoss(), r"needs 4 features"),
         (lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(2, 4)), nn.MSELoss(), "3 outputs feeding one with 2"),
         (lambda: nn.Sequential(), nn.MSELoss(), "got ."),
+        (lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Sigmoid(), nn.Linear(3, 4)), nn.MSELoss(),
+         "got Linear, Sigmoid, Sigmoid, Linear"),
+        (lambda: nn.Sequential(nn.Sequential(nn.Linear(4, 3), nn.Tanh()), nn.Linear(3, 4)), nn.MSELoss(),
+         "got Linear, Tanh, Linear"),
     ],
-    ids=["sigmoid-end", "bce", "sum", "pos-weight", "relu", "not-sequential", "flatten-dim", "unflatten", "widths", "empty"],
+    ids=["sigmoid-end", "bce", "sum", "pos-weight", "relu", "not-sequential", "flatten-dim", "unflatten", "widths", "empty", "two-sigmoids", "nested-tanh"],
 )
 def test_unsupported_models_and_losses_say_what_is_needed(model, loss_fn, message):
     module = model()
@@ -172,9 +193,9 @@ def test_loss_and_backward_need_forward_of_the_same_batch():
 
 
 def test_output_shape_mismatch_is_caught_on_the_first_step():
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 784))  # no Unflatten: output (N, 784), input (N, 1, 28, 28)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 784))  # no Unflatten: output (N, 784), input (N, 28, 28)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match=r"output has shape \(4, 784\) but its input has shape \(4, 1, 28, 28\)"):
+    with pytest.raises(ValueError, match=r"output has shape \(4, 784\) but its input has shape \(4, 28, 28\)"):
         train(model, images(4), opt, nn.MSELoss(), steps=1, backprop="manual")
 
 
@@ -217,7 +238,7 @@ def test_models_it_would_get_silently_wrong_are_refused(build, message):
 
 
 def test_non_contiguous_batches_train_like_autograd():
-    x = images(8).transpose(2, 3)  # not contiguous: flattening copies it
+    x = images(8).transpose(1, 2)  # not contiguous: flattening copies it
     assert not x.is_contiguous()
     results = []
     for backprop in ("autograd", "manual"):

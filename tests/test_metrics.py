@@ -9,7 +9,7 @@ from ae_utils import mlp_autoencoder, reconstruction_loss
 
 @pytest.fixture
 def images() -> torch.Tensor:
-    return torch.rand(45, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    return torch.rand(45, 28, 28, generator=torch.Generator().manual_seed(0))
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 45, 1000])
@@ -32,7 +32,7 @@ def test_logit_form_gives_the_same_bce(images):
 
 
 def test_default_is_mse_and_mode_is_restored(images):
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 784), nn.Dropout(0.5), nn.Unflatten(1, (1, 28, 28)))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 784), nn.Dropout(0.5), nn.Unflatten(1, (28, 28)))
     model.train()
     first = reconstruction_loss(model, images)
     assert first == reconstruction_loss(model, images)  # dropout off: deterministic

@@ -1,8 +1,11 @@
-"""models: the learner's raw-tensor linear autoencoder."""
+"""models: the learner's raw-tensor linear autoencoder and the answer's MNIST autoencoder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
 import pytest
 import torch
 from torch import nn
@@ -36,10 +39,12 @@ def test_all_are_float_leaves_that_require_grad():
         assert p.dtype == torch.float32, name
 
 
-def test_drawn_from_standard_normal_with_the_generator():
+def test_drawn_from_standard_normal_with_the_generator_in_the_questions_order():
+    # The question writes wEncoder, wDecoder, bEncoder, bDecoder: the same seed gives its tensors
     params = raw_linear_ae(2, 1, generator=torch.Generator().manual_seed(9))
+    assert list(params) == ["wEncoder", "wDecoder", "bEncoder", "bDecoder"]
     generator = torch.Generator().manual_seed(9)
-    for shape, name in [((2, 1), "wEncoder"), ((1,), "bEncoder"), ((1, 2), "wDecoder"), ((1, 2), "bDecoder")]:
+    for shape, name in [((2, 1), "wEncoder"), ((1, 2), "wDecoder"), ((1,), "bEncoder"), ((1, 2), "bDecoder")]:
         assert torch.equal(params[name].detach(), torch.randn(shape, generator=generator)), name
 
 
@@ -100,17 +105,67 @@ def test_forward_rejects_missing_parameters():
         raw_linear_ae_forward(params)
 
 
+ANSWER_REPR = Path(__file__).with_name("data") / "answer_model_repr.txt"
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_b540154e7220222a.txt"
+
+
+def printed_lines(text: str) -> list[str]:
+    """A printed module structure line by line, without the answer's comment marks and indentation."""
+    return [line.lstrip("#").strip() for line in text.splitlines() if line.lstrip("#").strip()]
+
+
+def test_answer_repr_fixture_is_the_answers_printed_text():
+    if not SEED.exists():
+        pytest.skip("the course's source text is not next to this checkout")
+    assert ANSWER_REPR.read_text() in SEED.read_text()
+
+
+def test_mlp_autoencoder_prints_as_the_answers_model():
+    from ae_utils import mlp_autoencoder
+
+    assert printed_lines(str(mlp_autoencoder())) == printed_lines(ANSWER_REPR.read_text())
+
+
 @pytest.mark.parametrize("logits", [False, True])
-def test_mlp_autoencoder_is_the_answers_model_layer_for_layer(logits):
+def test_mlp_autoencoder_is_the_answers_model_module_for_module(logits):
     from ae_utils import mlp_autoencoder
 
     model = mlp_autoencoder(logits=logits)
-    linears = [m for m in model if isinstance(m, nn.Linear)]
+    encoder, decoder = model
+    assert len(model) == 2
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(784, 256), (256, 64), (64, 32), (32, 64), (64, 256), (256, 784)]
-    sigmoids = sum(isinstance(m, nn.Sigmoid) for m in model)
-    assert sigmoids == (5 if logits else 6)
-    assert isinstance(model[0], nn.Flatten) and isinstance(model[-1], nn.Unflatten)
-    out = model(torch.rand(3, 1, 28, 28))
-    assert out.shape == (3, 1, 28, 28)
+    assert [type(m).__name__ for m in encoder] == ["Flatten", "Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]
+    assert sum(isinstance(m, nn.Sigmoid) for m in decoder) == (2 if logits else 3)
+    assert isinstance(decoder[-1], nn.Unflatten) and type(decoder[-2]) is (nn.Linear if logits else nn.Sigmoid)
+    x = torch.rand(3, 28, 28)
+    code = encoder(x)
+    assert code.shape == (3, 32)
+    out = model(x)
+    assert out.shape == (3, 28, 28)
     if not logits:
         assert bool(((out > 0) & (out < 1)).all())
+
+
+def test_mlp_autoencoder_code_width_and_logit_form_share_parameter_layout():
+    from ae_utils import mlp_autoencoder
+
+    narrow = mlp_autoencoder(code=2)
+    assert narrow[0][-1].out_features == 2 and narrow[1][0].in_features == 2
+    logit = mlp_autoencoder(logits=True)
+    a = mlp_autoencoder()
+    logit.load_state_dict(a.state_dict())  # same parameter names: the same Linear layers
+    x = torch.rand(4, 28, 28)
+    torch.testing.assert_close(torch.sigmoid(logit(x)), a(x))
+
+
+def test_notebook_03_checks_its_model_against_the_answers_printed_structure():
+    # nbval runs the notebook; this makes sure the cell it runs compares with the answer's own text
+    import json
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "03_sequential_autoencoder_on_mnist.ipynb"
+    sources = ["".join(cell["source"]) for cell in json.loads(notebook.read_text())["cells"] if cell["cell_type"] == "code"]
+    checking = [s for s in sources if "assert structure(str(autoencoder)) == structure(answer_printed)" in s]
+    assert len(checking) == 1
+    assert ANSWER_REPR.read_text().strip() in checking[0]
+    assert printed_lines(checking[0].split('"""')[1]) == printed_lines(ANSWER_REPR.read_text())
