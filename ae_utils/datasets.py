@@ -230,27 +230,55 @@ def _decode_idx(raw: bytes, magic: int, path: Path) -> np.ndarray:
 
 
 def _download(spec: _Spec, files: tuple[str, str], folders: list[Path]) -> tuple[Path | None, str]:
-    """Fetch the files into the first writable folder: (its raw folder, "") or (None, why not)."""
-    errors, target = [], None
+    """Fetch the files into the first writable folder: (its raw folder, "") or (None, why not).
+
+    Folders it creates for a download that then fails are removed again (when empty)."""
+    errors, target, created = [], None, []
     for folder in folders:
         raw = folder / spec.folder / "raw"
         try:
-            raw.mkdir(parents=True, exist_ok=True)
+            created = _make_folders(raw)
         except OSError as err:
             errors.append(f"cannot create {raw}: {err}")
             continue
         if os.access(raw, os.W_OK):
             target = raw
             break
+        _remove_empty(created)
         errors.append(f"{raw} is not writable")
     if target is None:
         return None, "failed: " + "; ".join(errors)
-    for file in files:
-        if not (target / file).is_file():
-            problem = _download_file(spec, file, target)
-            if problem:
-                return None, f"failed: {problem}"
-    return target, ""
+    done = False
+    try:
+        for file in files:
+            if not (target / file).is_file():
+                problem = _download_file(spec, file, target)
+                if problem:
+                    return None, f"failed: {problem}"
+        done = True
+        return target, ""
+    finally:
+        if not done:
+            _remove_empty(created)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """``mkdir -p folder``; returns the folders it created, deepest first."""
+    missing, part = [], folder
+    while not part.exists() and part != part.parent:
+        missing.append(part)
+        part = part.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove folders (deepest first) as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _download_file(spec: _Spec, file: str, folder: Path) -> str:

@@ -340,6 +340,7 @@ def test_interrupted_download_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(DatasetNotFound, match=r"ConnectionResetError: connection reset by peer"):
         load_images("mnist", "test", root=tmp_path / "root")
     assert leftovers(tmp_path / "root") == []
+    assert not (tmp_path / "root").exists()  # nor the folders it made for the download
     fake_network(monkeypatch, served=files, fail={TEST_FILES[1]: KeyboardInterrupt()})  # Ctrl-C halfway
     with pytest.raises(KeyboardInterrupt):
         load_images("mnist", "test", root=tmp_path / "root")
@@ -371,6 +372,7 @@ def test_offline_error_lists_every_place_and_the_fixes(tmp_path, monkeypatch, na
     assert "connect to the internet and run again" in message
     assert ("sudo apt-get install dataset-fashion-mnist" in message) == (name == "fashion-mnist")
     assert leftovers(tmp_path / "root") == [tmp_path / "root" / TRAIN_FILES[1]]
+    assert not (tmp_path / "root" / folder).exists()  # the folder made for the failed download is gone again
 
 
 def test_download_false_does_not_download(tmp_path):
