@@ -17,6 +17,8 @@ from typing import Callable, Iterable, Mapping
 import torch
 from torch import nn
 
+from . import checks
+
 
 @dataclass
 class SetupReport:
@@ -92,8 +94,7 @@ def check_setup(
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     if not callable(compute_loss):
         raise TypeError("compute_loss must be a function of no arguments that returns the loss")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be a whole number of at least 2 to see the loss move, got {steps!r}")
+    steps = checks.whole_number("steps", steps, 2, why="it takes two steps to see the loss move")
     named = _named(parameters)
     report = SetupReport(n_parameters=len(named))
     in_optimizer = [p for group in optimizer.param_groups for p in group["params"]]

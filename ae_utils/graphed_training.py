@@ -21,8 +21,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .training import (History, TrainingDiverged, _check_count, _check_optimizer, _check_tensor_data,
-                       _diverged_message, _learning_rate)
+from . import checks
+from .training import History, TrainingDiverged, divergence_message, learning_rate
 
 WARMUP_STEPS = 3  # eager steps on a side stream before capture, as CUDA graphs require
 
@@ -46,10 +46,10 @@ def train_graphed(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    _check_optimizer(optimizer)
-    _check_count("epochs", epochs)
-    _check_count("batch_size", batch_size)
-    _check_tensor_data(data)
+    checks.optimizer(optimizer, model.parameters(), data)
+    checks.whole_number("epochs", epochs)
+    checks.whole_number("batch_size", batch_size)
+    checks.training_data(data)
     device = data.device
     wrong = [name for name, p in model.named_parameters() if p.device != device]
     if wrong:
@@ -132,6 +132,6 @@ def _record(losses: torch.Tensor, history: History, optimizer) -> None:
     for value in losses.tolist():
         if not math.isfinite(value):
             step = history.steps + 1
-            raise TrainingDiverged(_diverged_message(value, step, optimizer, None), step=step,
-                                   lr=_learning_rate(optimizer), history=history)
+            raise TrainingDiverged(divergence_message(value, step, optimizer, None), step=step,
+                                   lr=learning_rate(optimizer), history=history)
         history.losses.append(value)

@@ -12,6 +12,7 @@ import math
 
 import torch
 
+from . import checks
 from .training import History
 
 
@@ -25,8 +26,7 @@ def sgd_linear_ae(x: torch.Tensor, params: dict[str, torch.Tensor], lr: float, s
     """
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"the learning rate must be a positive finite number, got {lr}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a whole number of at least 1, got {steps!r}")
+    steps = checks.whole_number("steps", steps)
     w_enc, b_enc, w_dec, b_dec = (params[n] for n in ("wEncoder", "bEncoder", "wDecoder", "bDecoder"))
     mismatched = {name: p.dtype for name, p in params.items() if p.dtype != x.dtype}
     if mismatched:

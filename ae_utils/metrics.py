@@ -7,6 +7,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from . import checks
+
 
 @torch.no_grad()
 def reconstruction_loss(
@@ -23,8 +25,7 @@ def reconstruction_loss(
     """
     if not isinstance(x, torch.Tensor) or x.ndim < 2 or len(x) == 0:
         raise ValueError("x must be a non-empty tensor of samples, shaped (samples, ...)")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
+    batch_size = checks.whole_number("batch_size", batch_size)
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
     was_training = isinstance(model, nn.Module) and model.training
     if isinstance(model, nn.Module):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import checks
+
 
 def linear_ae_reconstruction(x, w_encoder, b_encoder, w_decoder, b_decoder) -> torch.Tensor:
     """The learner's forward pass: ``(x @ w_encoder + b_encoder) @ w_decoder + b_decoder``."""
@@ -18,9 +20,7 @@ def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | N
     ``bEncoder (k,)``, ``bDecoder (1, D)``; all require grad. ``raw_linear_ae_forward(params)`` turns them into
     the forward function ``x -> reconstruction``.
     """
-    for name, value in (("features", features), ("hidden", hidden)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    features, hidden = checks.whole_number("features", features), checks.whole_number("hidden", hidden)
     shapes = {"wEncoder": (features, hidden), "wDecoder": (hidden, features), "bEncoder": (hidden,), "bDecoder": (1, features)}
     return {name: torch.randn(shape, generator=generator).requires_grad_() for name, shape in shapes.items()}
 
@@ -49,8 +49,7 @@ def mlp_autoencoder(logits: bool = False, code: int = 32) -> nn.Sequential:
     and 1. ``code`` sets the bottleneck's width (the answer's is 32). ``model[0]`` is the
     encoder, ``model[1]`` the decoder.
     """
-    if isinstance(code, bool) or not isinstance(code, int) or code < 1:
-        raise ValueError(f"code must be a whole number of at least 1, got {code!r}")
+    code = checks.whole_number("code", code)
     encoder = nn.Sequential(
         nn.Flatten(),
         nn.Linear(28 * 28, 256),

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from .theory import _check_data, _check_k, covariance
+from . import checks
+from .theory import covariance
 
 
 def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -24,8 +25,8 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     rows ordered by the variance they keep (the covariance's eigenvalues, dividing by N).
     Each component's sign is fixed so that its largest entry in absolute value is positive.
     """
-    data = _check_data(x)
-    k = _check_k(k, data.shape[1])
+    data = checks.data_matrix(x)
+    k = checks.bottleneck_width(k, data.shape[1])
     values, vectors = torch.linalg.eigh(covariance(data))
     components = vectors[:, -k:].flip(1).T.contiguous()
     signs = torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True)))
@@ -75,7 +76,7 @@ def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.
     column space is the top-k principal subspace (as at a linear autoencoder's minimum),
     these are the top-k principal components.
     """
-    data = _check_data(x)
+    data = checks.data_matrix(x)
     if decoder_weight.ndim != 2 or decoder_weight.shape[0] != data.shape[1]:
         raise ValueError(
             f"decoder_weight must be (D, k) with D = {data.shape[1]} features, got {tuple(decoder_weight.shape)}; "

@@ -8,16 +8,16 @@ import random
 import numpy as np
 import torch
 
+from . import checks
+
 DEVICE_VARIABLE = "AE_DEVICE"
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with ``seed``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must lie in [0, 2**32), got {seed}; NumPy cannot use larger or negative seeds")
-    seed = int(seed)
+    seed = checks.whole_number("seed", seed, 0, why="NumPy cannot use negative seeds")
+    if seed >= 2**32:
+        raise ValueError(f"seed must lie in [0, 2**32), got {seed}; NumPy cannot use larger seeds")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

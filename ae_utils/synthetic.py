@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from . import checks
+
 
 def correlated_data(n: int = 100, generator: torch.Generator | None = None) -> torch.Tensor:
     """Return ``n`` points in two dimensions whose columns are correlated.
@@ -16,8 +18,7 @@ def correlated_data(n: int = 100, generator: torch.Generator | None = None) -> t
 
     drawing from ``generator`` (or torch's global generator when it is None).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an integer of at least 2 (a covariance needs two points), got {n!r}")
+    n = checks.whole_number("n", n, 2, why="a covariance needs two points")
     x = torch.rand(n, 2, generator=generator)
     x[:, 0] = x[:, 0] + x[:, 1]
     x[:, 1] = 0.5 * x[:, 0] + x[:, 1]

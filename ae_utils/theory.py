@@ -14,42 +14,13 @@ import math
 
 import torch
 
+from . import checks
 from .models import linear_ae_reconstruction
-
-
-def _check_data(x: torch.Tensor, name: str = "x") -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (samples, features), got {type(x).__name__}")
-    if x.ndim != 2:
-        raise ValueError(
-            f"{name} must have shape (samples, features), got {tuple(x.shape)}; "
-            "flatten images first, for example x.flatten(1)"
-        )
-    if x.shape[0] < 2:
-        raise ValueError(f"{name} has {x.shape[0]} sample(s); a covariance needs at least two samples")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}; use {name}.float()")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} holds NaN or infinite values; clean or drop them first")
-    return x.detach().to(device="cpu", dtype=torch.float64)
-
-
-def _check_k(k, dim: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"k (the number of bottleneck units) must be a whole number, got {k!r}")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}: a bottleneck needs at least one unit")
-    if k > dim:
-        raise ValueError(
-            f"k={k} is larger than the data's dimension D={dim}: there are only {dim} directions to keep. "
-            "(With k >= D a linear autoencoder can learn the identity, so its floor is 0.)"
-        )
-    return k
 
 
 def covariance(x: torch.Tensor) -> torch.Tensor:
     """The data's covariance C = (1/N) sum (x - mean)(x - mean)^T, in float64."""
-    x = _check_data(x)
+    x = checks.data_matrix(x)
     centred = x - x.mean(dim=0)
     return centred.T @ centred / x.shape[0]
 
@@ -62,7 +33,7 @@ def eckart_young_floor(x: torch.Tensor, k: int) -> float:
     """
     eigenvalues = torch.linalg.eigvalsh(covariance(x))  # ascending
     dim = eigenvalues.numel()
-    k = _check_k(k, dim)
+    k = checks.bottleneck_width(k, dim)
     return float(eigenvalues[: dim - k].clamp_min(0).sum() / dim)
 
 
@@ -147,8 +118,8 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
     Below it, a run from a random start can still blow up on the way: starting points far
     from the minimum are sharper.
     """
-    x = _check_data(x)
-    k = _check_k(k, x.shape[1])
+    x = checks.data_matrix(x)
+    k = checks.bottleneck_width(k, x.shape[1])
     log_scale, shift = 0.0, torch.zeros(k, dtype=x.dtype)
     spread = float(x.std(dim=0).norm()) + float(x.mean(dim=0).norm()) + 1.0
 

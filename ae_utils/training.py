@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 import torch
 from torch import nn
 
+from . import checks
 from .manual_backprop import ManualBackprop
 
 # Runs with at least this many optimizer steps show a progress bar unless told otherwise.
@@ -60,60 +61,9 @@ class TrainingDiverged(FloatingPointError):
         self.history = history
 
 
-def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
+def learning_rate(optimizer: torch.optim.Optimizer) -> float:
+    """The learning rate of the optimizer's first parameter group (NaN when it has none)."""
     return float(optimizer.param_groups[0].get("lr", math.nan))
-
-
-def _check_optimizer(optimizer: torch.optim.Optimizer) -> None:
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}; "
-            "for example torch.optim.SGD(model.parameters(), lr=0.01)"
-        )
-    for group in optimizer.param_groups:
-        lr = group.get("lr")
-        if lr is not None:
-            lr = float(lr)
-            if not math.isfinite(lr) or lr <= 0:
-                raise ValueError(
-                    f"the learning rate must be a positive number, got lr={lr}; "
-                    "with lr <= 0 the optimizer never moves the parameters (or moves them uphill)"
-                )
-        for p in group["params"]:
-            if not p.requires_grad:
-                raise ValueError(
-                    f"the optimizer holds a tensor of shape {tuple(p.shape)} that does not require grad: "
-                    "it is data, not a parameter, and the optimizer can never change it. "
-                    "Create parameters with requires_grad=True (or use nn.Parameter) and pass those, "
-                    "for example model.parameters()"
-                )
-
-
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}; nothing would be trained")
-    return value
-
-
-def _check_tensor_data(data: torch.Tensor) -> None:
-    """Floating point, shaped (samples, features...), finite: else a clear error."""
-    if not data.is_floating_point():
-        raise TypeError(
-            f"data must be a floating-point tensor, got dtype {data.dtype}; convert it with data.float()"
-        )
-    if data.ndim < 2 or data.shape[0] < 1:
-        raise ValueError(
-            f"data must have shape (samples, features...), got {tuple(data.shape)}; "
-            "a single sample x needs x.unsqueeze(0)"
-        )
-    # A NaN or infinity makes the sum non-finite, so one cheap pass clears finite data; only a
-    # non-finite sum (bad values, or finite ones so large that they overflow) needs the exact count.
-    if not torch.isfinite(data.sum()):
-        bad = int((~torch.isfinite(data)).sum())
-        if bad:
-            raise ValueError(f"data holds {bad} NaN or infinite values; clean or drop them before training")
 
 
 def _tensor_batches(
@@ -140,15 +90,15 @@ def _inputs_of(batch) -> torch.Tensor:
         batch = batch[0]
     if not isinstance(batch, torch.Tensor):
         raise TypeError(f"each batch must be a tensor or an (inputs, labels) pair, got {type(batch).__name__}")
-    _check_tensor_data(batch)
+    checks.training_data(batch, "a batch")
     return batch
 
 
 def _passes(data, batch_size, shuffle, generator) -> Callable[[], Iterable[torch.Tensor]]:
     if isinstance(data, torch.Tensor):
-        _check_tensor_data(data)
+        checks.training_data(data)
         if batch_size is not None:
-            _check_count("batch_size", batch_size)
+            checks.whole_number("batch_size", batch_size)
         return lambda: _tensor_batches(data, batch_size, shuffle, generator)
     if batch_size is not None:
         raise ValueError("batch_size applies to tensor data; a DataLoader already has its own batch size")
@@ -221,17 +171,18 @@ def train(
     """
     if not callable(model):
         raise TypeError(f"model must be an nn.Module or a function x -> reconstruction, got {type(model).__name__}")
-    _check_optimizer(optimizer)
+    checks.optimizer(optimizer, model.parameters() if isinstance(model, nn.Module) else None,
+                     data if isinstance(data, torch.Tensor) else None)
     if (steps is None) == (epochs is None):
         raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
     if steps is not None:
-        _check_count("steps", steps)
+        checks.whole_number("steps", steps)
         if evaluate is not None and evaluate_every is None:
             raise ValueError("evaluate is called after each epoch; train with epochs=, or give evaluate_every=")
     else:
-        _check_count("epochs", epochs)
+        checks.whole_number("epochs", epochs)
     if evaluate_every is not None:
-        _check_count("evaluate_every", evaluate_every)
+        checks.whole_number("evaluate_every", evaluate_every)
     if (evaluate_every is not None or stop_below is not None) and evaluate is None:
         raise ValueError("evaluate_every and stop_below need an evaluate= function")
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
@@ -329,8 +280,8 @@ def _step(backprop, x, optimizer, history: History, stability_limit: float | Non
         _check_first_step(reconstruction, x)
     value = backprop.loss(x)
     if not math.isfinite(value):
-        raise TrainingDiverged(_diverged_message(value, history.steps + 1, optimizer, stability_limit),
-                               step=history.steps + 1, lr=_learning_rate(optimizer), history=history)
+        raise TrainingDiverged(divergence_message(value, history.steps + 1, optimizer, stability_limit),
+                               step=history.steps + 1, lr=learning_rate(optimizer), history=history)
     backprop.backward(x)
     optimizer.step()
     history.losses.append(value)
@@ -346,8 +297,9 @@ def _check_first_step(reconstruction, x: torch.Tensor) -> None:
         )
 
 
-def _diverged_message(value: float, step: int, optimizer, stability_limit: float | None) -> str:
-    lr = _learning_rate(optimizer)
+def divergence_message(value: float, step: int, optimizer, stability_limit: float | None) -> str:
+    """What to tell a learner whose loss became ``value`` (NaN or infinite) at ``step``."""
+    lr = learning_rate(optimizer)
     what = "NaN" if math.isnan(value) else "infinite"
     if stability_limit is not None:
         advice = (

@@ -51,8 +51,8 @@ def test_divergence_names_the_step():
         train_graphed(model, x, optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=16)
 
 
-@pytest.mark.parametrize("kwargs, message", [({"epochs": 0, "batch_size": 8}, "epochs must be at least 1"),
-                                             ({"epochs": 1, "batch_size": 0}, "batch_size must be at least 1")])
+@pytest.mark.parametrize("kwargs, message", [({"epochs": 0, "batch_size": 8}, "epochs must be a whole number of at least 1, got 0"),
+                                             ({"epochs": 1, "batch_size": 0}, "batch_size must be a whole number of at least 1, got 0")])
 def test_bad_counts(kwargs, message):
     model, optimizer = fresh()
     with pytest.raises(ValueError, match=message):

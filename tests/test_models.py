@@ -56,9 +56,10 @@ def test_same_generator_seed_same_parameters_different_seed_different():
     assert not torch.equal(a["wEncoder"], c["wEncoder"])
 
 
-@pytest.mark.parametrize("features, hidden", [(0, 1), (2, 0), (-1, 1), (2.0, 1), (2, True)])
-def test_rejects_bad_sizes(features, hidden):
-    with pytest.raises(ValueError, match="must be a whole number of at least 1"):
+@pytest.mark.parametrize("features, hidden, error", [(0, 1, ValueError), (2, 0, ValueError), (-1, 1, ValueError),
+                                                     (2.0, 1, TypeError), (2, True, TypeError)])
+def test_rejects_bad_sizes(features, hidden, error):
+    with pytest.raises(error, match="must be a whole number"):
         raw_linear_ae(features, hidden)
 
 

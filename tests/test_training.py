@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ae_utils import History, TrainingDiverged, raw_linear_ae, raw_linear_ae_forward, train
-from ae_utils import training
+from ae_utils import checks, training
 
 
 @pytest.fixture
@@ -336,10 +336,10 @@ def test_rejects_non_finite_data(data, model, bad):
 def test_finite_data_whose_sum_overflows_is_accepted(model):
     huge = torch.full((10, 3), 3e38)  # every value finite, their sum infinite in float32
     assert not torch.isfinite(huge.sum())
-    training._check_tensor_data(huge)  # no error
+    checks.training_data(huge)  # no error
     huge[0, 0] = math.nan
     with pytest.raises(ValueError, match="1 NaN or infinite values"):
-        training._check_tensor_data(huge)
+        checks.training_data(huge)
 
 
 def test_rejects_integer_data(model):
@@ -380,7 +380,7 @@ def test_rejects_batch_size_with_dataloader(data, model):
 
 
 def test_rejects_zero_batch_size(data, model):
-    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1, got 0"):
         train(model, data, sgd(model), epochs=1, batch_size=0)
 
 
@@ -417,7 +417,7 @@ def test_rejects_non_optimizer(data, model):
 @pytest.mark.parametrize("counts", [{"steps": 0}, {"epochs": 0}, {"steps": -3}])
 def test_rejects_zero_or_negative_counts(data, model, counts):
     (name, value), = counts.items()
-    with pytest.raises(ValueError, match=f"{name} must be at least 1, got {value}"):
+    with pytest.raises(ValueError, match=f"{name} must be a whole number of at least 1, got {value}"):
         train(model, data, sgd(model), **counts)
 
 
