@@ -7,19 +7,19 @@ Each module has one job:
 - ``image_dataset``: image tensors served item by item, as torchvision's MNIST serves them.
 - ``synthetic``: the small correlated data set of notebooks 01 and 02.
 - ``training``: one optimisation loop that returns a loss history.
-- ``manual_backprop``: the gradients of a Linear-Sigmoid stack written out by hand (a faster step).
-- ``graphed_training``: epochs on device-resident data, each step replayed from a CUDA graph.
 - ``pca``: PCA with torch.linalg; principal angles; the Rayleigh-Ritz step.
 - ``theory``: the Eckart-Young floor and the largest stable learning rate.
 - ``diagnose``: why does my loss not change? A set-up checker.
 - ``metrics``: held-out reconstruction error, the same measure for every model.
 - ``plots``: loss curves, several runs overlaid, with the floor drawn.
 - ``models``: the course's autoencoders, from raw tensors or ``torch.nn``.
-- ``linear_sgd``: SGD for the linear autoencoder with the gradient written out (fast sliders).
 - ``widgets``: the slider panels of the notebooks.
+- ``checks``: the argument checks every module uses.
+- ``fast``: speed-only paths (hand-written backprop, CUDA graphs, the sliders' SGD), each
+  measured and tested against the plain path; the teaching core never imports them.
 """
 
-from . import widgets
+from . import fast, widgets
 from .datasets import DatasetCorrupt, DatasetNotFound, load_images
 from .diagnose import SetupReport, check_setup
 from .image_dataset import ImageDataset
@@ -30,7 +30,6 @@ from .plots import plot_losses
 from .reproducibility import pick_device, seed_everything
 from .synthetic import correlated_data
 from .theory import eckart_young_floor, max_stable_lr
-from .graphed_training import train_graphed
 from .training import History, TrainingDiverged, train
 
 __all__ = [
@@ -58,5 +57,4 @@ __all__ = [
     "raw_linear_ae_forward",
     "seed_everything",
     "train",
-    "train_graphed",
 ]

@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from . import checks
-from .manual_backprop import ManualBackprop
 
 # Runs with at least this many optimizer steps show a progress bar unless told otherwise.
 # A step count (not a timer) decides, so that a notebook's output is the same on every machine.
@@ -66,21 +65,15 @@ def learning_rate(optimizer: torch.optim.Optimizer) -> float:
     return float(optimizer.param_groups[0].get("lr", math.nan))
 
 
-def _tensor_batches(
-    data: torch.Tensor, batch_size: int | None, shuffle: bool, generator: torch.Generator | None
-) -> Iterator[torch.Tensor]:
-    """One pass over ``data``: the whole tensor, or mini-batches in (shuffled) order."""
+def _tensor_batches(data: torch.Tensor, batch_size: int | None, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
+    """One pass over ``data``: the whole tensor, or mini-batches in a shuffled order."""
     if batch_size is None or batch_size >= len(data):
         yield data
         return
-    if shuffle:
-        order = torch.randperm(len(data), generator=generator).to(data.device)
-        for start in range(0, len(data), batch_size):
-            # index_select gathers the rows several times faster than data[indices] does
-            yield torch.index_select(data, 0, order[start : start + batch_size])
-    else:
-        for start in range(0, len(data), batch_size):
-            yield data[start : start + batch_size]
+    order = torch.randperm(len(data), generator=generator).to(data.device)
+    for start in range(0, len(data), batch_size):
+        # index_select gathers the rows several times faster than data[indices] does
+        yield torch.index_select(data, 0, order[start : start + batch_size])
 
 
 def _inputs_of(batch) -> torch.Tensor:
@@ -94,12 +87,12 @@ def _inputs_of(batch) -> torch.Tensor:
     return batch
 
 
-def _passes(data, batch_size, shuffle, generator) -> Callable[[], Iterable[torch.Tensor]]:
+def _passes(data, batch_size, generator) -> Callable[[], Iterable[torch.Tensor]]:
     if isinstance(data, torch.Tensor):
         checks.training_data(data)
         if batch_size is not None:
             checks.whole_number("batch_size", batch_size)
-        return lambda: _tensor_batches(data, batch_size, shuffle, generator)
+        return lambda: _tensor_batches(data, batch_size, generator)
     if batch_size is not None:
         raise ValueError("batch_size applies to tensor data; a DataLoader already has its own batch size")
     try:
@@ -138,16 +131,17 @@ def train(
     steps: int | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
-    shuffle: bool = True,
     generator: torch.Generator | None = None,
     evaluate: Callable[[], float] | None = None,
     evaluate_every: int | None = None,
     stop_below: float | None = None,
     progress: bool | None = None,
     stability_limit: float | None = None,
-    backprop: str = "autograd",
 ) -> History:
     """Train an autoencoder to reconstruct ``data`` and return the ``History`` of the run.
+
+    Every notebook trains with it; notebook 03, section 3, sets it beside the answer's own
+    loop. Its steps are the answer's: forward and loss, ``zero_grad``, ``backward``, ``step``.
 
     model: an ``nn.Module``, or any function ``x -> reconstruction`` over raw tensors.
     data: a tensor of samples (full batch, or mini-batches of ``batch_size``), or an
@@ -164,10 +158,6 @@ def train(
         ``AUTO_PROGRESS_STEPS`` steps (None).
     stability_limit: the largest stable learning rate when known (see
         ``theory.max_stable_lr``); quoted in the error if training diverges.
-    backprop: ``"autograd"`` (``loss.backward()``), or ``"manual"``: the gradients written
-        out by hand (``manual_backprop.ManualBackprop``) for the Linear-Sigmoid stacks of
-        ``mlp_autoencoder(logits=True)`` with ``nn.BCEWithLogitsLoss`` or ``nn.MSELoss``:
-        the same steps up to rounding, faster on a CPU.
     """
     if not callable(model):
         raise TypeError(f"model must be an nn.Module or a function x -> reconstruction, got {type(model).__name__}")
@@ -186,13 +176,7 @@ def train(
     if (evaluate_every is not None or stop_below is not None) and evaluate is None:
         raise ValueError("evaluate_every and stop_below need an evaluate= function")
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
-    if backprop == "autograd":
-        gradients = _Autograd(model, loss_fn)
-    elif backprop == "manual":
-        gradients = ManualBackprop(model, loss_fn)
-    else:
-        raise ValueError(f"backprop must be 'autograd' or 'manual', got {backprop!r}")
-    one_pass = _passes(data, batch_size, shuffle, generator)
+    one_pass = _passes(data, batch_size, generator)
     per_pass = _batches_per_pass(data, batch_size)
     total = steps if steps is not None else (None if per_pass is None else per_pass * epochs)
 
@@ -222,7 +206,15 @@ def train(
             taken = 0
             for x in one_pass():
                 taken += 1
-                _step(gradients, x, optimizer, history, stability_limit)
+                reconstruction = model(x)  # the answer's four steps: forward and loss,
+                if history.steps == 0:
+                    _check_first_step(reconstruction, x)  # a wrong shape would broadcast silently
+                loss = loss_fn(reconstruction, x)
+                value = _checked(loss, history, optimizer, stability_limit)
+                optimizer.zero_grad()  # clear the last step's gradients,
+                loss.backward()  # compute this step's,
+                optimizer.step()  # and move the parameters
+                history.losses.append(value)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{history.final_loss:.4g}", refresh=False)
@@ -245,46 +237,20 @@ def train(
     return history
 
 
-class _Autograd:
-    """``loss.backward()`` behind the ``forward`` / ``loss`` / ``backward`` steps of
-    ``ManualBackprop``, so that one ``_step`` serves both."""
-
-    def __init__(self, model, loss_fn) -> None:
-        self.model, self.loss_fn = model, loss_fn
-        self._reconstruction: torch.Tensor | None = None
-        self._loss: torch.Tensor | None = None
-
-    def forward(self, x: torch.Tensor):
-        self._reconstruction = self.model(x)
-        return self._reconstruction
-
-    def loss(self, x: torch.Tensor) -> float:
-        self._loss = self.loss_fn(self._reconstruction, x)
-        if not self._loss.requires_grad:
+def _checked(loss: torch.Tensor, history: History, optimizer, stability_limit) -> float:
+    """The loss as a float, checked before the step: the first batch's loss must depend on a
+    parameter; a NaN or infinite loss ends training (``TrainingDiverged``)."""
+    if history.steps == 0:
+        if not loss.requires_grad:
             raise ValueError(
                 "the loss does not depend on any tensor that requires grad, so no parameter can learn; "
                 "compute the reconstruction from the parameters inside the forward function"
             )
-        return float(self._loss.detach())
-
-    def backward(self, x: torch.Tensor) -> None:
-        self._loss.backward()
-        self._reconstruction = self._loss = None  # let the graph go
-
-
-def _step(backprop, x, optimizer, history: History, stability_limit: float | None) -> None:
-    """One optimizer step on batch ``x``; ``backprop`` is ``_Autograd`` or ``ManualBackprop``."""
-    optimizer.zero_grad(set_to_none=True)  # also no stale gradient for a parameter outside a manual stack
-    reconstruction = backprop.forward(x)
-    if history.steps == 0:
-        _check_first_step(reconstruction, x)
-    value = backprop.loss(x)
+    value = loss.item()
     if not math.isfinite(value):
         raise TrainingDiverged(divergence_message(value, history.steps + 1, optimizer, stability_limit),
                                step=history.steps + 1, lr=learning_rate(optimizer), history=history)
-    backprop.backward(x)
-    optimizer.step()
-    history.losses.append(value)
+    return value
 
 
 def _check_first_step(reconstruction, x: torch.Tensor) -> None:

@@ -14,7 +14,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-from .linear_sgd import sgd_linear_ae
+from .fast.linear_sgd import sgd_linear_ae  # the panels redraw many runs per slider move: see fast/
 from .models import raw_linear_ae
 from .plots import plot_losses
 from .theory import eckart_young_floor, max_stable_lr

@@ -10,7 +10,7 @@ offline machines; MNIST itself where it is present), same architecture, same bat
      ``nn.BCELoss``, ``Adam(lr=1e-3, weight_decay=1e-5)``;
    - the course's path: the same images preloaded as one tensor, ``ae.train`` gathering
      batches of 64 from it, the logit-ended model with ``nn.BCEWithLogitsLoss`` (the same
-     mathematics), the gradients written out by hand (``backprop="manual"``) and fused Adam
+     mathematics), the gradients written out by hand (``ae.fast.manual_backprop.train_manual``) and fused Adam
      with the same settings; and the same with autograd, for comparison.
    - the floor under a float32 step at batch 64 built from the same kernels: the step's
      matrix products (``torch.mm``) and its fused Adam update alone.
@@ -48,6 +48,7 @@ from torchvision import transforms
 
 import ae_utils as ae
 from ae_utils import datasets
+from ae_utils.fast.manual_backprop import train_manual
 
 ROUNDS = 4  # the throughput runs take turns, a quarter epoch at a time
 ANSWER = {"lr": 1e-3, "weight_decay": 1e-5, "batch_size": 64, "epochs": 10}
@@ -108,8 +109,12 @@ def course_runner(train_images, seed: int, backprop: str):
 
     def run(k: int) -> tuple[float, int]:
         start = time.perf_counter()
-        ae.train(model, train_images, optimizer, loss_fn, steps=k, batch_size=ANSWER["batch_size"],
-                 generator=generator, progress=False, backprop=backprop)
+        if backprop == "manual":
+            train_manual(model, train_images, optimizer, loss_fn, steps=k, batch_size=ANSWER["batch_size"],
+                         generator=generator)
+        else:
+            ae.train(model, train_images, optimizer, loss_fn, steps=k, batch_size=ANSWER["batch_size"],
+                     generator=generator, progress=False)
         return time.perf_counter() - start, k * ANSWER["batch_size"]
 
     return model, loss_fn, run
@@ -137,7 +142,6 @@ def course_run(train_images, test_images, *, logits, lr, batch_size, seed, epoch
     start = time.perf_counter()
     history = ae.train(model, train_images, optimizer, loss_fn, epochs=epochs, batch_size=batch_size,
                        generator=torch.Generator().manual_seed(seed), progress=False,
-                       backprop="manual" if logits else "autograd",
                        evaluate=held_out if stop_below is not None else None,
                        evaluate_every=evaluate_every, stop_below=stop_below)
     seconds = time.perf_counter() - start - checking
@@ -269,7 +273,7 @@ def step_floor(batch_size: int):
 
 def cuda_section(train_images, test_images, target, seed) -> None:
     """The answer's 10 epochs at batch 64 on the GPU: data resident there, each step replayed from a CUDA graph."""
-    from ae_utils.graphed_training import train_graphed
+    from ae_utils.fast.graphed_training import train_graphed
 
     x, held = train_images.cuda(), test_images.cuda()
     torch.manual_seed(seed)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ae_utils import TrainingDiverged, mlp_autoencoder, train
-from ae_utils.graphed_training import train_graphed
+from ae_utils.fast.graphed_training import train_graphed
 
 
 def small_images(n: int = 70) -> torch.Tensor:

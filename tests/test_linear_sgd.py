@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ae_utils import TrainingDiverged, raw_linear_ae, raw_linear_ae_forward, train
-from ae_utils.linear_sgd import sgd_linear_ae
+from ae_utils.fast.linear_sgd import sgd_linear_ae
 from helpers import linear_ae_minimum
 
 

@@ -109,16 +109,19 @@ def test_custom_loss_function_is_used(data, model):
 
 def test_steps_mode_takes_exactly_that_many_steps_across_passes(data):
     recorder = Recorder()
-    history = train(recorder, data, sgd(recorder), steps=5, batch_size=4, shuffle=False, progress=False)
+    history = train(recorder, data, sgd(recorder), steps=5, batch_size=4, progress=False)
     assert history.steps == 5
     assert [len(b) for b in recorder.batches] == [4, 4, 2, 4, 4]
 
 
-def test_epochs_mode_unshuffled_visits_batches_in_order(data):
+def test_epochs_mode_takes_the_batches_of_each_shuffled_order(data):
     recorder = Recorder()
-    history = train(recorder, data, sgd(recorder), epochs=2, batch_size=4, shuffle=False, progress=False)
+    history = train(recorder, data, sgd(recorder), epochs=2, batch_size=4, generator=torch.Generator().manual_seed(5),
+                    progress=False)
     assert history.steps == 6  # ceil(10 / 4) batches per epoch
-    expected = [data[0:4], data[4:8], data[8:10]] * 2
+    generator = torch.Generator().manual_seed(5)
+    expected = [data[order[i:i + 4]] for order in (torch.randperm(10, generator=generator) for _ in range(2))
+                for i in (0, 4, 8)]
     assert len(recorder.batches) == 6
     for seen, wanted in zip(recorder.batches, expected):
         assert torch.equal(seen, wanted)

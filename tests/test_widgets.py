@@ -12,7 +12,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ae_utils import eckart_young_floor, max_stable_lr, raw_linear_ae
-from ae_utils.linear_sgd import sgd_linear_ae
+from ae_utils.fast.linear_sgd import sgd_linear_ae
 from ae_utils.widgets import SLIDERS, draw_linear_ae_run, figure_output, linear_ae_panel, train_linear_ae
 
 DEFAULTS = {name: default for name, (_, _, default) in SLIDERS.items()}

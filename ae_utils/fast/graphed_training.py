@@ -21,8 +21,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from . import checks
-from .training import History, TrainingDiverged, divergence_message, learning_rate
+from .. import checks
+from ..training import History, TrainingDiverged, divergence_message, learning_rate
 
 WARMUP_STEPS = 3  # eager steps on a side stream before capture, as CUDA graphs require
 

@@ -14,9 +14,10 @@ short enough to write by hand, layer by layer (``z`` a layer's output before its
 the gradients into each parameter's ``.grad``, where a ``torch.optim`` optimizer's ``step()``
 finds them. It skips the
 recording, the graph and a fresh allocation for each layer's intermediate tensors, a real
-share of a small model's step on a CPU (``benchmarks/mnist_training.py`` measures it).
-``ae.train(..., backprop="manual")`` uses it; the tests check it against autograd (equal to
-rounding: float32 runs of the two drift apart by about 1e-5 relative).
+share of a small model's step on a CPU (``benchmarks/mnist_training.py`` measures it against
+``ae.train``). ``train_manual`` runs ``ae.train``'s shuffled epochs with it; the tests check both
+against autograd and ``ae.train`` (equal to rounding: float32 runs drift apart by about 1e-5
+relative). Notebook 03, section 5, writes the same walk out and checks it against autograd.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
+
+from .. import checks
+from ..training import History, TrainingDiverged, divergence_message, learning_rate
 
 SUPPORTED = (
     "an nn.Sequential (nested ones are read in order) of nn.Linear layers, each but the last "
@@ -171,7 +175,7 @@ class ManualBackprop:
 
 
 def _unsupported(what: str) -> ValueError:
-    return ValueError(f"manual backprop needs {SUPPORTED}; {what}. Use backprop='autograd'")
+    return ValueError(f"manual backprop needs {SUPPORTED}; {what}. Train it with ae.train (autograd) instead")
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -255,3 +259,51 @@ def _loss_kind(loss_fn) -> str:
     hint = (" (for a Sigmoid-ended model trained with BCELoss, use the logit form: "
             "mlp_autoencoder(logits=True) with nn.BCEWithLogitsLoss())") if type(loss_fn) is nn.BCELoss else ""
     raise _unsupported(f"got the loss {loss_fn!r}{hint}")
+
+
+def train_manual(
+    model: nn.Module,
+    data: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    loss_fn,
+    *,
+    steps: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    generator: torch.Generator | None = None,
+) -> History:
+    """``ae.train``'s steps over tensor ``data`` (the whole tensor, or batches of ``batch_size``
+    in a shuffled order drawn from ``generator`` each pass, as ``ae.train`` draws them), with
+    the gradients of ``ManualBackprop`` instead of ``loss.backward()``; returns the ``History``.
+    Give exactly one of ``steps`` and ``epochs``. A NaN or infinite loss raises
+    ``TrainingDiverged`` before its step is taken."""
+    manual = ManualBackprop(model, loss_fn)
+    checks.training_data(data)
+    checks.optimizer(optimizer, model.parameters(), data)
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
+    size = len(data) if batch_size is None else min(checks.whole_number("batch_size", batch_size), len(data))
+    per_pass = math.ceil(len(data) / size)
+    total = checks.whole_number("steps", steps) if steps is not None else checks.whole_number("epochs", epochs) * per_pass
+    history = History()
+    model.train()
+    while history.steps < total:
+        order = None if size == len(data) else torch.randperm(len(data), generator=generator).to(data.device)
+        for start in range(0, len(data), size):
+            if history.steps >= total:
+                break
+            x = data if order is None else torch.index_select(data, 0, order[start : start + size])
+            out = manual.forward(x)
+            if history.steps == 0 and out.shape != x.shape:
+                raise ValueError(f"the model's output has shape {tuple(out.shape)} but its input has shape "
+                                 f"{tuple(x.shape)}: an autoencoder's decoder must map back to the input's shape")
+            value = manual.loss(x)
+            if not math.isfinite(value):
+                step = history.steps + 1
+                raise TrainingDiverged(divergence_message(value, step, optimizer, None), step=step,
+                                       lr=learning_rate(optimizer), history=history)
+            optimizer.zero_grad()
+            manual.backward(x)
+            optimizer.step()
+            history.losses.append(value)
+    return history

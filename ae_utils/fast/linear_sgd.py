@@ -12,8 +12,8 @@ import math
 
 import torch
 
-from . import checks
-from .training import History
+from .. import checks
+from ..training import History
 
 
 @torch.no_grad()
