@@ -30,3 +30,35 @@ def test_the_rule_finds_private_imports_and_attributes(tmp_path):
     (tmp_path / "b.py").write_text("from . import checks\nchecks._private\nchecks.public\n")
     (tmp_path / "checks.py").write_text("_own = 1\n")
     assert private_uses(tmp_path) == ["a.py: from b import _hidden", "b.py: checks._private"]
+
+
+def fast_imports(package: Path, allowed=("__init__.py", "widgets.py")) -> list[str]:
+    """The package's modules outside ``fast/`` (bar ``allowed``) that import the speed subpackage."""
+    found = []
+    for path in sorted(package.glob("*.py")):
+        if path.name in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom):
+                base = ("ae_utils." if node.level else "") + (node.module or "")
+                names = [base] + [f"{base}.{a.name}".replace("ae_utils..", "ae_utils.") for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            if any(n == "ae_utils.fast" or n.startswith("ae_utils.fast.") for n in names):
+                found.append(path.name)
+    return found
+
+
+def test_the_teaching_core_never_imports_the_speed_subpackage():
+    assert (PACKAGE / "fast" / "manual_backprop.py").exists()
+    assert fast_imports(PACKAGE) == []
+
+
+def test_the_rule_finds_an_import_of_fast(tmp_path):
+    (tmp_path / "training.py").write_text("from .fast.manual_backprop import ManualBackprop\n")
+    (tmp_path / "metrics.py").write_text("from . import fast\n")
+    (tmp_path / "models.py").write_text("import ae_utils.fast\n")
+    (tmp_path / "plots.py").write_text("from . import checks\n")
+    assert fast_imports(tmp_path) == ["metrics.py", "models.py", "training.py"]
