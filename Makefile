@@ -14,7 +14,7 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 UV_STAMP   := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: lab test notebooks lock venv clean-venv
+.PHONY: lab test lint format notebooks lock venv clean-venv
 venv: $(STAMP)
 
 $(UV_STAMP):
@@ -48,10 +48,19 @@ NUMERICS ?= ATEN_CPU_CAPABILITY=default
 # are too small to gain from more, and two workers with two threads each on two cores spin against each
 # other: the suite took 1,186 s instead of 229 s so. `make test THREADS=2` runs with two.
 THREADS ?= 1
-test: $(STAMP)
+test: $(STAMP) lint
 	CI=$${CI:-true} AE_DEVICE=$${AE_DEVICE:-cpu} OMP_NUM_THREADS=$(THREADS) $(NUMERICS) \
 		$(BIN)/python -m pytest -n 2 \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+
+# ruff: lint rules and formatting (pyproject.toml [tool.ruff]); `make format` applies the formatting.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Stops at the first cell that raises, except those tagged raises-exception, which keep their error.
 NOTEBOOK_FILES ?= $(wildcard notebooks/[0-9]*.ipynb)

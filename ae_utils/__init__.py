@@ -19,7 +19,7 @@ Each module has one job:
   measured and tested against the plain path; the teaching core never imports them.
 """
 
-from . import fast, widgets
+from . import checks, fast, widgets
 from .datasets import DatasetCorrupt, DatasetNotFound, load_images
 from .diagnose import SetupReport, check_setup
 from .image_dataset import ImageDataset
@@ -33,6 +33,9 @@ from .theory import eckart_young_floor, max_stable_lr
 from .training import History, TrainingDiverged, train
 
 __all__ = [
+    "checks",
+    "fast",
+    "widgets",
     "DatasetCorrupt",
     "DatasetNotFound",
     "History",

@@ -25,8 +25,9 @@ def whole_number(name: str, value, minimum: int = 1, why: str = "") -> int:
 def training_data(data: torch.Tensor, name: str = "data") -> None:
     """A floating-point tensor shaped (samples, features...), at least one sample, all finite."""
     if not isinstance(data, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(data).__name__}; "
-                        "convert it with torch.as_tensor(...).float()")
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(data).__name__}; convert it with torch.as_tensor(...).float()"
+        )
     if not data.is_floating_point():
         raise TypeError(
             f"{name} must be a floating-point tensor, got dtype {data.dtype}; convert it with {name}.float()"
@@ -55,8 +56,10 @@ def optimizer(opt, parameters=None, data: torch.Tensor | None = None) -> None:
         )
     held = [p for group in opt.param_groups for p in group["params"]]
     if not held:
-        raise ValueError("the optimizer holds no tensors at all, so a step changes nothing; "
-                         "create it with the model's parameters, for example torch.optim.SGD(model.parameters(), lr=0.01)")
+        raise ValueError(
+            "the optimizer holds no tensors at all, so a step changes nothing; "
+            "create it with the model's parameters, for example torch.optim.SGD(model.parameters(), lr=0.01)"
+        )
     for group in opt.param_groups:
         lr = group.get("lr")
         if lr is not None:
@@ -67,8 +70,10 @@ def optimizer(opt, parameters=None, data: torch.Tensor | None = None) -> None:
                     "with lr <= 0 the optimizer never moves the parameters (or moves them uphill)"
                 )
     for p in held:
-        if data is not None and (p is data or (p.untyped_storage().data_ptr() == data.untyped_storage().data_ptr()
-                                               and p.device == data.device)):
+        if data is not None and (
+            p is data
+            or (p.untyped_storage().data_ptr() == data.untyped_storage().data_ptr() and p.device == data.device)
+        ):
             raise ValueError(
                 f"the optimizer holds the training data (a tensor of shape {tuple(p.shape)}): each step would "
                 "change the data, not the model. Pass the model's parameters, for example model.parameters()"

@@ -311,12 +311,16 @@ def _not_found_message(name: str, split: str, spec: _Spec, looked: list[str], pr
         "connect to the internet and run again (with download=True)",
     ]
     if spec.apt_package:
-        fixes.append(f"on Debian or Ubuntu: sudo apt-get install {spec.apt_package} (it puts the files in "
-                     f"{SYSTEM_DATA_DIR / name})")
-    return "\n".join([
-        f"Could not find the {name} {split} split ({files}). Looked in:",
-        *looked,
-        f"Download: {problem}",
-        "To fix it, do one of these:",
-        *(f"  - {fix}" for fix in fixes),
-    ])
+        fixes.append(
+            f"on Debian or Ubuntu: sudo apt-get install {spec.apt_package} (it puts the files in "
+            f"{SYSTEM_DATA_DIR / name})"
+        )
+    return "\n".join(
+        [
+            f"Could not find the {name} {split} split ({files}). Looked in:",
+            *looked,
+            f"Download: {problem}",
+            "To fix it, do one of these:",
+            *(f"  - {fix}" for fix in fixes),
+        ]
+    )

@@ -21,7 +21,12 @@ def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | N
     the forward function ``x -> reconstruction``.
     """
     features, hidden = checks.whole_number("features", features), checks.whole_number("hidden", hidden)
-    shapes = {"wEncoder": (features, hidden), "wDecoder": (hidden, features), "bEncoder": (hidden,), "bDecoder": (1, features)}
+    shapes = {
+        "wEncoder": (features, hidden),
+        "wDecoder": (hidden, features),
+        "bEncoder": (hidden,),
+        "bDecoder": (1, features),
+    }
     return {name: torch.randn(shape, generator=generator).requires_grad_() for name, shape in shapes.items()}
 
 

@@ -19,7 +19,12 @@ def _is_single_run(runs) -> bool:
         return True
     if hasattr(runs, "ndim"):  # a NumPy array or a tensor of losses
         return runs.ndim == 1
-    return isinstance(runs, Sequence) and bool(runs) and not isinstance(runs[0], (History, Sequence)) and not hasattr(runs[0], "ndim")
+    return (
+        isinstance(runs, Sequence)
+        and bool(runs)
+        and not isinstance(runs[0], (History, Sequence))
+        and not hasattr(runs[0], "ndim")
+    )
 
 
 def _as_losses(run) -> list[float]:
@@ -87,7 +92,9 @@ def plot_losses(
     return ax
 
 
-def image_grid(rows: Sequence, row_labels: Sequence[str] | None = None, *, title: str | None = None, scale: float = 0.9):
+def image_grid(
+    rows: Sequence, row_labels: Sequence[str] | None = None, *, title: str | None = None, scale: float = 0.9
+):
     """Draw rows of images (each row a tensor of shape (n, 28, 28) or (n, 1, 28, 28), values
     in [0, 1]) as a grid, one row per entry, and return the figure."""
     rows = [r.detach().cpu().reshape(len(r), *r.shape[-2:]).numpy() for r in rows]

@@ -47,7 +47,12 @@ def pick_device(verbose: bool = True) -> torch.device:
             "cuda": torch.cuda.is_available(),
             "mps": _mps_available(),
         }.get(device.type, False)
-        if available and device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        if (
+            available
+            and device.type == "cuda"
+            and device.index is not None
+            and device.index >= torch.cuda.device_count()
+        ):
             available = False
         if not available:
             raise ValueError(

@@ -130,11 +130,14 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
     for _ in range(rounds):
         log_scale, best = _golden_minimum(lambda t: sharpness_at(t, shift), -4.0, 4.0)
         for i in range(k):
+
             def along(value: float, i: int = i) -> float:
                 trial = shift.clone()
                 trial[i] = value
                 return sharpness_at(log_scale, trial)
 
-            value, best = _golden_minimum(along, -4.0 * spread * math.exp(log_scale), 4.0 * spread * math.exp(log_scale))
+            value, best = _golden_minimum(
+                along, -4.0 * spread * math.exp(log_scale), 4.0 * spread * math.exp(log_scale)
+            )
             shift[i] = value
     return 2.0 / best

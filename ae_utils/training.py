@@ -65,7 +65,9 @@ def learning_rate(optimizer: torch.optim.Optimizer) -> float:
     return float(optimizer.param_groups[0].get("lr", math.nan))
 
 
-def _tensor_batches(data: torch.Tensor, batch_size: int | None, generator: torch.Generator | None) -> Iterator[torch.Tensor]:
+def _tensor_batches(
+    data: torch.Tensor, batch_size: int | None, generator: torch.Generator | None
+) -> Iterator[torch.Tensor]:
     """One pass over ``data``: the whole tensor, or mini-batches in a shuffled order."""
     if batch_size is None or batch_size >= len(data):
         yield data
@@ -161,8 +163,11 @@ def train(
     """
     if not callable(model):
         raise TypeError(f"model must be an nn.Module or a function x -> reconstruction, got {type(model).__name__}")
-    checks.optimizer(optimizer, model.parameters() if isinstance(model, nn.Module) else None,
-                     data if isinstance(data, torch.Tensor) else None)
+    checks.optimizer(
+        optimizer,
+        model.parameters() if isinstance(model, nn.Module) else None,
+        data if isinstance(data, torch.Tensor) else None,
+    )
     if (steps is None) == (epochs is None):
         raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
     if steps is not None:
@@ -248,8 +253,12 @@ def _checked(loss: torch.Tensor, history: History, optimizer, stability_limit) -
             )
     value = loss.item()
     if not math.isfinite(value):
-        raise TrainingDiverged(divergence_message(value, history.steps + 1, optimizer, stability_limit),
-                               step=history.steps + 1, lr=learning_rate(optimizer), history=history)
+        raise TrainingDiverged(
+            divergence_message(value, history.steps + 1, optimizer, stability_limit),
+            step=history.steps + 1,
+            lr=learning_rate(optimizer),
+            history=history,
+        )
     return value
 
 

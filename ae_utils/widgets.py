@@ -10,9 +10,13 @@ from __future__ import annotations
 import base64
 import io
 import math
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import torch
+
+if TYPE_CHECKING:  # imported where a panel is built: ipywidgets is only needed there
+    import ipywidgets as widgets
 
 from .fast.linear_sgd import sgd_linear_ae  # the panels redraw many runs per slider move: see fast/
 from .models import raw_linear_ae
@@ -40,7 +44,16 @@ def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 
     return sgd_linear_ae(x, params, float(lr), int(steps))
 
 
-def draw_linear_ae_run(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1, *, limit: float | None = None, floor: float | None = None):
+def draw_linear_ae_run(
+    x: torch.Tensor,
+    lr: float,
+    steps: int,
+    seed: int,
+    k: int = 1,
+    *,
+    limit: float | None = None,
+    floor: float | None = None,
+):
     """Retrain the linear autoencoder with these slider values and draw its loss curve
     with the Eckart-Young floor; the title gives the learning rate above which no minimum
     is stable. Returns the figure.
@@ -108,8 +121,16 @@ def _panel(controls: dict, draw) -> "widgets.VBox":
 def _lr_slider(lr_min: float, lr_max: float, lr_default: float):
     import ipywidgets as widgets
 
-    return widgets.FloatLogSlider(value=lr_default, base=10, min=math.log10(lr_min), max=math.log10(lr_max), step=0.1,
-                                  description="learning rate", readout_format=".3g", continuous_update=False)
+    return widgets.FloatLogSlider(
+        value=lr_default,
+        base=10,
+        min=math.log10(lr_min),
+        max=math.log10(lr_max),
+        step=0.1,
+        description="learning rate",
+        readout_format=".3g",
+        continuous_update=False,
+    )
 
 
 def linear_ae_panel(x: torch.Tensor, k: int = 1):
@@ -121,10 +142,12 @@ def linear_ae_panel(x: torch.Tensor, k: int = 1):
     (s_min, s_max, s_default), (seed_min, seed_max, seed_default) = SLIDERS["steps"], SLIDERS["seed"]
     controls = {
         "lr": _lr_slider(*SLIDERS["lr"]),
-        "steps": widgets.IntSlider(value=s_default, min=s_min, max=s_max, step=10, description="steps",
-                                   continuous_update=False),
-        "seed": widgets.IntSlider(value=seed_default, min=seed_min, max=seed_max, description="seed",
-                                  continuous_update=False),
+        "steps": widgets.IntSlider(
+            value=s_default, min=s_min, max=s_max, step=10, description="steps", continuous_update=False
+        ),
+        "seed": widgets.IntSlider(
+            value=seed_default, min=seed_min, max=seed_max, description="seed", continuous_update=False
+        ),
     }
     return _panel(controls, lambda lr, steps, seed: draw_linear_ae_run(x, lr, steps, seed, k, limit=limit, floor=floor))
 
@@ -147,8 +170,11 @@ def draw_hidden_size_run(x: torch.Tensor, hidden: int, lr: float, steps: int = 1
     history, diverged_at = train_linear_ae(x, lr, steps, seed, hidden)
     fig, ax = _run_figure(history, diverged_at, steps, f"{hidden} hidden", floor if floor > 0 else None)
     bottleneck = f"floor {floor:.3g}" if hidden < features else "no bottleneck: floor 0"
-    ax.set_title(f"{hidden} hidden units for {features} features, lr = {lr:.3g}\n"
-                 f"{bottleneck}; {_verdict(history, diverged_at, '.3g')}", fontsize="medium")
+    ax.set_title(
+        f"{hidden} hidden units for {features} features, lr = {lr:.3g}\n"
+        f"{bottleneck}; {_verdict(history, diverged_at, '.3g')}",
+        fontsize="medium",
+    )
     return fig
 
 
@@ -159,8 +185,9 @@ def hidden_size_panel(x: torch.Tensor):
 
     low, high, default = hidden_size_limits(x.shape[1])
     controls = {
-        "hidden": widgets.IntSlider(value=default, min=low, max=high, description="hidden units",
-                                    continuous_update=False),
+        "hidden": widgets.IntSlider(
+            value=default, min=low, max=high, description="hidden units", continuous_update=False
+        ),
         "lr": _lr_slider(*SIZE_SLIDERS["lr"]),
     }
     return _panel(controls, lambda hidden, lr: draw_hidden_size_run(x, hidden, lr))

@@ -110,18 +110,38 @@ def course_runner(train_images, seed: int, backprop: str):
     def run(k: int) -> tuple[float, int]:
         start = time.perf_counter()
         if backprop == "manual":
-            train_manual(model, train_images, optimizer, loss_fn, steps=k, batch_size=ANSWER["batch_size"],
-                         generator=generator)
+            train_manual(
+                model, train_images, optimizer, loss_fn, steps=k, batch_size=ANSWER["batch_size"], generator=generator
+            )
         else:
-            ae.train(model, train_images, optimizer, loss_fn, steps=k, batch_size=ANSWER["batch_size"],
-                     generator=generator, progress=False)
+            ae.train(
+                model,
+                train_images,
+                optimizer,
+                loss_fn,
+                steps=k,
+                batch_size=ANSWER["batch_size"],
+                generator=generator,
+                progress=False,
+            )
         return time.perf_counter() - start, k * ANSWER["batch_size"]
 
     return model, loss_fn, run
 
 
-def course_run(train_images, test_images, *, logits, lr, batch_size, seed, epochs=None, weight_decay=0.0,
-               stop_below=None, evaluate_every=None):
+def course_run(
+    train_images,
+    test_images,
+    *,
+    logits,
+    lr,
+    batch_size,
+    seed,
+    epochs=None,
+    weight_decay=0.0,
+    stop_below=None,
+    evaluate_every=None,
+):
     """``ae.train`` on preloaded tensors; returns (training seconds, held-out BCE, history).
 
     The seconds leave out the held-out checks, as the answer's timed epochs have none."""
@@ -140,10 +160,19 @@ def course_run(train_images, test_images, *, logits, lr, batch_size, seed, epoch
         return value
 
     start = time.perf_counter()
-    history = ae.train(model, train_images, optimizer, loss_fn, epochs=epochs, batch_size=batch_size,
-                       generator=torch.Generator().manual_seed(seed), progress=False,
-                       evaluate=held_out if stop_below is not None else None,
-                       evaluate_every=evaluate_every, stop_below=stop_below)
+    history = ae.train(
+        model,
+        train_images,
+        optimizer,
+        loss_fn,
+        epochs=epochs,
+        batch_size=batch_size,
+        generator=torch.Generator().manual_seed(seed),
+        progress=False,
+        evaluate=held_out if stop_below is not None else None,
+        evaluate_every=evaluate_every,
+        stop_below=stop_below,
+    )
     seconds = time.perf_counter() - start - checking
     final = history.evaluations[-1] if history.evaluations else held_out()
     return seconds, final, history
@@ -159,8 +188,10 @@ def main() -> None:
     train_images, _ = ae.load_images(args.dataset, "train")
     test_images, _ = ae.load_images(args.dataset, "test")
     n = len(train_images)
-    print(f"{args.dataset}: {n} training images, {len(test_images)} held out; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"{args.dataset}: {n} training images, {len(test_images)} held out; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
 
     epoch_steps = math.ceil(n / ANSWER["batch_size"])
     rounds = [len(part) for part in torch.arange(epoch_steps).chunk(ROUNDS)]
@@ -201,30 +232,52 @@ def main() -> None:
     answer, manual, autograd, floor = runs
     print(f"   ratio: {ratio(answer, manual)} the answer's samples per second (target: at least 8x)")
     print(f"   manual backprop against autograd: {ratio(autograd, manual)}")
-    print(f"   held-out BCE differs by {abs(bce[manual] - bce[answer]) / bce[answer]:.2%} (different shuffles; must agree)")
-    print(f"   floor: the step's float32 matrix products (torch.mm) and fused Adam update alone; a step built from "
-          f"these kernels cannot beat {ratio(answer, floor)}")
+    print(
+        f"   held-out BCE differs by {abs(bce[manual] - bce[answer]) / bce[answer]:.2%} "
+        "(different shuffles; must agree)"
+    )
+    print(
+        f"   floor: the step's float32 matrix products (torch.mm) and fused Adam update alone; a step built from "
+        f"these kernels cannot beat {ratio(answer, floor)}"
+    )
     base_s = sum(seconds[answer]) * n / samples[answer]
 
     if not args.full_baseline:
         ten_s = ANSWER["epochs"] * base_s
-        _, target, _ = course_run(train_images, test_images, logits=False, lr=ANSWER["lr"],
-                                  weight_decay=ANSWER["weight_decay"], batch_size=ANSWER["batch_size"],
-                                  epochs=ANSWER["epochs"], seed=args.seed)
+        _, target, _ = course_run(
+            train_images,
+            test_images,
+            logits=False,
+            lr=ANSWER["lr"],
+            weight_decay=ANSWER["weight_decay"],
+            batch_size=ANSWER["batch_size"],
+            epochs=ANSWER["epochs"],
+            seed=args.seed,
+        )
     how = "measured" if args.full_baseline else "10 x the measured epoch; BCE by the same recipe on preloaded data"
     print("\n2. Time to quality")
     print(f"   answer's recipe, 10 epochs at batch 64: {ten_s:6.1f} s ({how}), held-out BCE {target:.4f}")
     for name, recipe in (("recommended", RECOMMENDED), ("answer's weight decay kept", STRICT)):
         steps_per_check = max(1, n // 16 // recipe["batch_size"])  # a held-out check every sixteenth of an epoch
-        rec_s, rec_bce, history = course_run(train_images, test_images, logits=True, lr=recipe["lr"],
-                                             weight_decay=recipe["weight_decay"], batch_size=recipe["batch_size"],
-                                             epochs=20, seed=args.seed, stop_below=target,
-                                             evaluate_every=steps_per_check)
+        rec_s, rec_bce, history = course_run(
+            train_images,
+            test_images,
+            logits=True,
+            lr=recipe["lr"],
+            weight_decay=recipe["weight_decay"],
+            batch_size=recipe["batch_size"],
+            epochs=20,
+            seed=args.seed,
+            stop_below=target,
+            evaluate_every=steps_per_check,
+        )
         reached = rec_bce <= target
-        print(f"   {name} (batch {recipe['batch_size']}, Adam lr {recipe['lr']:g}, weight decay "
-              f"{recipe['weight_decay']:g}, BCEWithLogitsLoss, manual backprop): "
-              f"{'reached' if reached else 'did NOT reach'} {rec_bce:.4f} after {history.steps} steps "
-              f"({history.steps * recipe['batch_size'] / n:.2f} epochs) in {rec_s:.1f} s of training")
+        print(
+            f"   {name} (batch {recipe['batch_size']}, Adam lr {recipe['lr']:g}, weight decay "
+            f"{recipe['weight_decay']:g}, BCEWithLogitsLoss, manual backprop): "
+            f"{'reached' if reached else 'did NOT reach'} {rec_bce:.4f} after {history.steps} steps "
+            f"({history.steps * recipe['batch_size'] / n:.2f} epochs) in {rec_s:.1f} s of training"
+        )
         print(f"   ratio: {rec_s / ten_s:.3f} of the answer's time, 1/{ten_s / rec_s:.1f} (target: at most 1/20)")
 
     if torch.cuda.is_available():
@@ -278,12 +331,20 @@ def cuda_section(train_images, test_images, target, seed) -> None:
     x, held = train_images.cuda(), test_images.cuda()
     torch.manual_seed(seed)
     model = ae.mlp_autoencoder(logits=True).cuda()
-    optimizer = torch.optim.Adam(model.parameters(), lr=ANSWER["lr"], weight_decay=ANSWER["weight_decay"],
-                                 fused=True, capturable=True)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=ANSWER["lr"], weight_decay=ANSWER["weight_decay"], fused=True, capturable=True
+    )
     torch.cuda.synchronize()
     start = time.perf_counter()
-    train_graphed(model, x, optimizer, nn.BCEWithLogitsLoss(), epochs=ANSWER["epochs"], batch_size=ANSWER["batch_size"],
-                  generator=torch.Generator().manual_seed(seed))
+    train_graphed(
+        model,
+        x,
+        optimizer,
+        nn.BCEWithLogitsLoss(),
+        epochs=ANSWER["epochs"],
+        batch_size=ANSWER["batch_size"],
+        generator=torch.Generator().manual_seed(seed),
+    )
     torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     bce = ae.reconstruction_loss(model, held, nn.BCEWithLogitsLoss())

@@ -34,8 +34,9 @@ def notebook_data() -> torch.Tensor:
 
 def baseline_move(x, lr, steps, seed, floor, limit) -> None:
     params = ae.raw_linear_ae(2, 1, generator=torch.Generator().manual_seed(seed))
-    history = ae.train(ae.raw_linear_ae_forward(params), x, torch.optim.SGD(params.values(), lr=lr), steps=steps,
-                       progress=False)
+    history = ae.train(
+        ae.raw_linear_ae_forward(params), x, torch.optim.SGD(params.values(), lr=lr), steps=steps, progress=False
+    )
     ax = ae.plot_losses(history, floor=floor, log=True)
     ax.set_title(f"lr = {lr:.3g} (no stable minimum above {limit:.3g})")
     figure_output(ax.figure)

@@ -26,14 +26,25 @@ def running_lab(home: Path, extra_env: dict[str, str] | None = None, timeout: fl
     """Yield ``(url, token)`` of a JupyterLab started by ``make lab`` with its settings, config and
     runtime folders under ``home``; stop it and everything it started afterwards, even on failure."""
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-               **(extra_env or {}))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        **(extra_env or {}),
+    )
     args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
     log_path = home / "lab.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + timeout
             while True:

@@ -79,7 +79,9 @@ class Tolerance:
             raise ValueError(f"{where} must be a mapping, got {spec!r}")
         unknown = set(spec) - {"rtol", "atol", "integers", "positions", "why"}
         if unknown:
-            raise ValueError(f"{where} has unknown keys {sorted(unknown)}; allowed: rtol, atol, integers, positions, why")
+            raise ValueError(
+                f"{where} has unknown keys {sorted(unknown)}; allowed: rtol, atol, integers, positions, why"
+            )
         why = spec.get("why")
         if not isinstance(why, str) or not why.strip():
             raise ValueError(f"{where} must say why the numbers may move: add a 'why' text")
@@ -91,14 +93,21 @@ class Tolerance:
             values[key] = float(value)
         integers = spec.get("integers", False)
         if not (isinstance(integers, bool) or (isinstance(integers, int) and integers >= 1)):
-            raise ValueError(f"{where}: integers must be true, false or a whole number >= 1 "
-                             f"(how far a count may move), got {integers!r}")
+            raise ValueError(
+                f"{where}: integers must be true, false or a whole number >= 1 "
+                f"(how far a count may move), got {integers!r}"
+            )
         positions = spec.get("positions")
         if positions is not None:
-            if (not isinstance(positions, list) or not positions
-                    or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in positions)):
-                raise ValueError(f"{where}: positions must be a non-empty list of whole numbers >= 1 (which "
-                                 f"numbers of the output, counted from 1), got {positions!r}")
+            if (
+                not isinstance(positions, list)
+                or not positions
+                or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in positions)
+            ):
+                raise ValueError(
+                    f"{where}: positions must be a non-empty list of whole numbers >= 1 (which "
+                    f"numbers of the output, counted from 1), got {positions!r}"
+                )
             positions = tuple(positions)
         return cls(values["rtol"], values["atol"], integers, positions, why)
 
@@ -129,8 +138,9 @@ def _significant_digits(token: str) -> int:
 
 def _same_form(a: str, b: str) -> bool:
     """As many decimals, and an exponent in both or in neither: the same format printed both."""
-    return ("e" in a.lower()) == ("e" in b.lower()) and \
-        len(_mantissa(a).partition(".")[2]) == len(_mantissa(b).partition(".")[2])
+    return ("e" in a.lower()) == ("e" in b.lower()) and len(_mantissa(a).partition(".")[2]) == len(
+        _mantissa(b).partition(".")[2]
+    )
 
 
 def _disagreement(a: str, b: str, tolerance: Tolerance) -> str | None:
@@ -143,8 +153,11 @@ def _disagreement(a: str, b: str, tolerance: Tolerance) -> str | None:
     if _is_integer(a):
         if tolerance.integers is False:
             return "integers must be equal" + ("" if tolerance.why else " (no tolerance stated for this number)")
-        allowed = Decimal(tolerance.integers) if tolerance.integers is not True else \
-            1 + max(Decimal(repr(tolerance.rtol)) * abs(stored), Decimal(repr(tolerance.atol)))
+        allowed = (
+            Decimal(tolerance.integers)
+            if tolerance.integers is not True
+            else 1 + max(Decimal(repr(tolerance.rtol)) * abs(stored), Decimal(repr(tolerance.atol)))
+        )
     elif tolerance.rtol or tolerance.atol:
         allowed = _unit(a) + max(Decimal(repr(tolerance.rtol)) * abs(stored), Decimal(repr(tolerance.atol)))
     elif _significant_digits(a) < 3:
@@ -178,8 +191,11 @@ def _texts(output) -> list[tuple[str, ...]]:
         return [("text",)]
     if output.get("output_type") == "error":
         return [("evalue",)]
-    return [("data", mime) for mime, value in output.get("data", {}).items()
-            if mime.startswith("text/") and isinstance(value, str)]
+    return [
+        ("data", mime)
+        for mime, value in output.get("data", {}).items()
+        if mime.startswith("text/") and isinstance(value, str)
+    ]
 
 
 def _get(output, path):

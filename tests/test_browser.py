@@ -23,16 +23,26 @@ NOTEBOOKS_WITH_SLIDERS = [
     "03_sequential_autoencoder_on_mnist.ipynb",
     "04_linear_autoencoder_versus_pca.ipynb",
 ]
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_path() -> str:
     path = os.environ.get("AE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
-        pytest.fail("No Chromium found for the browser test. Install it: `sudo apt-get install chromium` on "
-                    "Debian/Ubuntu, or set AE_CHROMIUM to a Chromium binary. (Playwright's own browser "
-                    "download is not used.)", pytrace=False)
+        pytest.fail(
+            "No Chromium found for the browser test. Install it: `sudo apt-get install chromium` on "
+            "Debian/Ubuntu, or set AE_CHROMIUM to a Chromium binary. (Playwright's own browser "
+            "download is not used.)",
+            pytrace=False,
+        )
     return path
 
 
@@ -42,9 +52,11 @@ def lab(tmp_path_factory):
     notebook it runs (its autosave would write this run's outputs over the stored ones in notebooks/), and
     never asking whether to fetch Jupyter's news (its pop-up would cover part of every screenshot)."""
     home = tmp_path_factory.mktemp("lab")
-    for plugin, setting in [("notebook-extension/tracker", '{"windowingMode": "none"}'),
-                            ("docmanager-extension/plugin", '{"autosave": false}'),
-                            ("apputils-extension/notification", '{"fetchNews": "false", "checkForUpdates": false}')]:
+    for plugin, setting in [
+        ("notebook-extension/tracker", '{"windowingMode": "none"}'),
+        ("docmanager-extension/plugin", '{"autosave": false}'),
+        ("apputils-extension/notification", '{"fetchNews": "false", "checkForUpdates": false}'),
+    ]:
         path = home / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(setting)
@@ -77,8 +89,9 @@ def _shut_down_kernels(url: str, token: str) -> None:
 
 def _wait_for_idle_kernel(page, timeout_ms: int) -> None:
     """Until JupyterLab's status bar says the kernel is idle."""
-    page.wait_for_function("() => (document.querySelector('#jp-main-statusbar')?.textContent || '').includes('Idle')",
-                           timeout=timeout_ms)
+    page.wait_for_function(
+        "() => (document.querySelector('#jp-main-statusbar')?.textContent || '').includes('Idle')", timeout=timeout_ms
+    )
 
 
 def _menu(page, top: str, item: str) -> None:
@@ -107,8 +120,10 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
             _menu(page, "Run", "Run All Cells")
             try:
                 page.wait_for_function(  # the run has started: some prompt shows [*] or a number
-                    "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))",
-                    timeout=60_000)
+                    "() => [...document.querySelectorAll('.jp-InputPrompt')]"
+                    ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))",
+                    timeout=60_000,
+                )
                 break
             except Exception:
                 if attempt == 2:
@@ -116,7 +131,8 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
         page.wait_for_selector(".widget-slider", timeout=300_000)
         page.wait_for_function(
             "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))",
-            timeout=300_000)
+            timeout=300_000,
+        )
         assert page.locator("text=Loading widget").count() == 0, "a widget did not render"
         assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab's news pop-up is showing"
         assert page.locator(".jp-OutputArea-output:has-text('VBox(children=')").count() == 0, "a widget shows as text"
@@ -138,20 +154,26 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
                 page.wait_for_function(
                     "([panel, old]) => { const img = panel.querySelector('.widget-output img');"
                     " return img !== null && img.getAttribute('src') !== old; }",
-                    arg=[panel.element_handle(), before], timeout=60_000)
+                    arg=[panel.element_handle(), before],
+                    timeout=60_000,
+                )
             except Exception:
                 page.screenshot(path=str(ARTIFACTS / f"{stem}-failed.png"))
                 new_errors = [e for e in _errors(page) if e not in errors_before]
-                pytest.fail(f"{notebook}: the picture beneath slider {i + 1} did not change within 60 s after the "
-                            f"slider moved; is its callback broken? New error output: {new_errors or 'none'}",
-                            pytrace=False)
+                pytest.fail(
+                    f"{notebook}: the picture beneath slider {i + 1} did not change within 60 s after the "
+                    f"slider moved; is its callback broken? New error output: {new_errors or 'none'}",
+                    pytrace=False,
+                )
         # Let the last redraw finish, so that the screenshot shows every panel's picture rather than an
         # output cleared for the next one.
         _wait_for_idle_kernel(page, 120_000)
         page.wait_for_function(
             "() => [...document.querySelectorAll('.widget-vbox')]"
             ".filter(box => box.querySelector('.widget-slider') && box.querySelector('.widget-output'))"
-            ".every(box => box.querySelector('.widget-output img'))", timeout=60_000)
+            ".every(box => box.querySelector('.widget-output img'))",
+            timeout=60_000,
+        )
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / f"{stem}.png"), full_page=True)
         assert _errors(page) == errors_before, "moving a slider printed an error"
@@ -162,5 +184,7 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
         page.close()
         _shut_down_kernels(url, token)
     overwritten = (ROOT / "notebooks" / notebook).read_bytes() != stored
-    assert not overwritten, f"JupyterLab wrote {notebook} while the test ran it: its stored outputs were overwritten " \
-                            f"(restore them with git checkout notebooks/{notebook})"
+    assert not overwritten, (
+        f"JupyterLab wrote {notebook} while the test ran it: its stored outputs were overwritten "
+        f"(restore them with git checkout notebooks/{notebook})"
+    )

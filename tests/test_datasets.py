@@ -5,8 +5,8 @@ and, when the files are on this machine, the real MNIST and Fashion-MNIST."""
 from __future__ import annotations
 
 import gzip
-import os
 import hashlib
+import os
 import re
 import urllib.error
 from dataclasses import replace
@@ -361,7 +361,8 @@ def test_offline_error_lists_every_place_and_the_fixes(tmp_path, monkeypatch, na
     looked = [f"  {place}" for place in (tmp_path / "env", datasets.PROJECT_DATA_DIR, datasets.SYSTEM_DATA_DIR / name)]
     root = tmp_path / "root"
     assert lines[1:9] == [
-        f"  {root / folder / 'raw'}", f"  {root}  (has {TRAIN_FILES[1]} only)",
+        f"  {root / folder / 'raw'}",
+        f"  {root}  (has {TRAIN_FILES[1]} only)",
         *(line for place in looked for line in (f"{place}/{folder}/raw", place)),
     ]
     assert f"Could not find the {name} train split ({TRAIN_FILES[0]} and {TRAIN_FILES[1]})" in message
@@ -418,7 +419,10 @@ def test_locate_returns_the_checked_files_load_images_reads(tmp_path, monkeypatc
     files = split_files("test")
     trust(monkeypatch, "mnist", files)
     folder = write(tmp_path / "root", files)
-    assert datasets.locate("mnist", "test", root=folder, download=False) == (folder / TEST_FILES[0], folder / TEST_FILES[1])
+    assert datasets.locate("mnist", "test", root=folder, download=False) == (
+        folder / TEST_FILES[0],
+        folder / TEST_FILES[1],
+    )
 
 
 def test_locate_refuses_a_corrupt_file(tmp_path, monkeypatch):

@@ -80,8 +80,9 @@ def test_the_lock_pins_every_dependency_within_its_range():
         name = _key(requirement)
         assert name in pins, f"{name} is not in requirements-lock.txt: run `make lock`"
         for version, _ in pins[name]:
-            assert requirement.specifier.contains(version, prereleases=True), \
+            assert requirement.specifier.contains(version, prereleases=True), (
                 f"the lock pins {name}=={version}, outside pyproject.toml's {requirement.specifier}: run `make lock`"
+            )
 
 
 def test_the_lock_says_how_to_refresh_it_and_covers_every_python_the_course_supports():
@@ -89,6 +90,9 @@ def test_the_lock_says_how_to_refresh_it_and_covers_every_python_the_course_supp
     assert any("make lock" in line for line in header)
     torch_pins = _locked()["torch"]
     for python in ("3.10", "3.11", "3.12", "3.13"):
-        matching = [v for v, marker in torch_pins
-                    if not marker or Marker(marker).evaluate({"python_full_version": f"{python}.0", "python_version": python})]
+        matching = [
+            v
+            for v, marker in torch_pins
+            if not marker or Marker(marker).evaluate({"python_full_version": f"{python}.0", "python_version": python})
+        ]
         assert len(matching) == 1, f"the lock should pin exactly one torch for Python {python}, found {matching}"

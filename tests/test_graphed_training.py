@@ -20,14 +20,19 @@ def fresh(device="cpu", **adam):
     return model, torch.optim.Adam(model.parameters(), lr=1e-3, **adam)
 
 
+def both_ways(x, batch_size, device="cpu", **adam):
+    """The same two epochs from the same start by ae.train and by train_graphed: (models, histories)."""
+    (a, opt_a), (b, opt_b) = fresh(device, **adam), fresh(device, **adam)
+    kwargs = dict(epochs=2, batch_size=batch_size)  # each run with its own, equally seeded generator
+    eager = train(
+        a, x, opt_a, nn.BCEWithLogitsLoss(), progress=False, generator=torch.Generator().manual_seed(1), **kwargs
+    )
+    graphed = train_graphed(b, x, opt_b, nn.BCEWithLogitsLoss(), generator=torch.Generator().manual_seed(1), **kwargs)
+    return (a, b), (eager, graphed)
+
+
 def test_cpu_path_takes_exactly_the_steps_of_train():
-    x = small_images()
-    a, opt_a = fresh()
-    b, opt_b = fresh()
-    eager = train(a, x, opt_a, nn.BCEWithLogitsLoss(), epochs=2, batch_size=16,
-                  generator=torch.Generator().manual_seed(1), progress=False)
-    graphed = train_graphed(b, x, opt_b, nn.BCEWithLogitsLoss(), epochs=2, batch_size=16,
-                            generator=torch.Generator().manual_seed(1))
+    (a, b), (eager, graphed) = both_ways(small_images(), 16)
     assert graphed.losses == eager.losses  # 70 = 4 x 16 + 6: the partial batch included
     assert len(graphed.losses) == 2 * 5
     for p, q in zip(a.parameters(), b.parameters()):
@@ -37,8 +42,7 @@ def test_cpu_path_takes_exactly_the_steps_of_train():
 def test_evaluates_after_each_epoch():
     x = small_images(32)
     model, optimizer = fresh()
-    history = train_graphed(model, x, optimizer, nn.BCEWithLogitsLoss(), epochs=3, batch_size=16,
-                            evaluate=lambda: 0.5)
+    history = train_graphed(model, x, optimizer, nn.BCEWithLogitsLoss(), epochs=3, batch_size=16, evaluate=lambda: 0.5)
     assert history.evaluations == [0.5] * 3 and history.evaluated_at == [2, 4, 6]
 
 
@@ -51,8 +55,13 @@ def test_divergence_names_the_step():
         train_graphed(model, x, optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=16)
 
 
-@pytest.mark.parametrize("kwargs, message", [({"epochs": 0, "batch_size": 8}, "epochs must be a whole number of at least 1, got 0"),
-                                             ({"epochs": 1, "batch_size": 0}, "batch_size must be a whole number of at least 1, got 0")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 0, "batch_size": 8}, "epochs must be a whole number of at least 1, got 0"),
+        ({"epochs": 1, "batch_size": 0}, "batch_size must be a whole number of at least 1, got 0"),
+    ],
+)
 def test_bad_counts(kwargs, message):
     model, optimizer = fresh()
     with pytest.raises(ValueError, match=message):
@@ -68,13 +77,7 @@ def test_model_on_another_device_than_the_data():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: checks graph replay against eager steps")
 def test_cuda_graph_replay_matches_eager_training():
-    x = small_images(200).cuda()
-    a, opt_a = fresh("cuda", capturable=True)
-    b, opt_b = fresh("cuda", capturable=True)
-    eager = train(a, x, opt_a, nn.BCEWithLogitsLoss(), epochs=2, batch_size=32,
-                  generator=torch.Generator().manual_seed(1), progress=False)
-    graphed = train_graphed(b, x, opt_b, nn.BCEWithLogitsLoss(), epochs=2, batch_size=32,
-                            generator=torch.Generator().manual_seed(1))
+    _, (eager, graphed) = both_ways(small_images(200).cuda(), 32, "cuda", capturable=True)
     assert graphed.losses == pytest.approx(eager.losses, rel=1e-4)
 
 

@@ -7,10 +7,10 @@ import math
 
 import pytest
 import torch
+from helpers import linear_ae_minimum
 
 from ae_utils import TrainingDiverged, raw_linear_ae, raw_linear_ae_forward, train
 from ae_utils.fast.linear_sgd import sgd_linear_ae
-from helpers import linear_ae_minimum
 
 
 def twin_params(features: int, hidden: int, seed: int, dtype=torch.float64):
@@ -95,7 +95,7 @@ def test_late_divergence_is_caught_at_its_own_first_infinite_step(learner_x):
         assert len(losses) == step - 1 and all(math.isfinite(v) for v in losses)
     assert history.losses[:100] == pytest.approx(info.value.history.losses[:100], rel=1e-6)
     assert max(history.losses[:100]) > 2 * history.losses[0]  # the first excursion is inside the compared steps
-    assert history.losses[99] < 1.01 * history.losses[0]      # and over by step 100
+    assert history.losses[99] < 1.01 * history.losses[0]  # and over by step 100
 
 
 @pytest.mark.parametrize("lr", [0.0, -0.1, math.nan, math.inf])

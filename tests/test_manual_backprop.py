@@ -93,8 +93,9 @@ def run(backprop, dtype=torch.float32, optimizer=torch.optim.Adam):
     x = images(70).to(dtype)  # 70 = 4 x 16 + 6: a partial batch at the end of each epoch
     opt = optimizer(model.parameters(), lr=1e-3)
     how = train_manual if backprop == "manual" else train
-    history = how(model, x, opt, nn.BCEWithLogitsLoss(), epochs=2, batch_size=16,
-                  generator=torch.Generator().manual_seed(3))
+    history = how(
+        model, x, opt, nn.BCEWithLogitsLoss(), epochs=2, batch_size=16, generator=torch.Generator().manual_seed(3)
+    )
     return model, history
 
 
@@ -141,19 +142,46 @@ def test_divergence_is_reported_at_step_one():
         (lambda: mlp_autoencoder(logits=False), nn.BCEWithLogitsLoss(), "ends in a Sigmoid: for BCE, drop it"),
         (lambda: mlp_autoencoder(logits=True), nn.BCELoss(), r"got the loss BCELoss\(\) \(for a Sigmoid-ended model"),
         (lambda: mlp_autoencoder(logits=True), nn.BCEWithLogitsLoss(reduction="sum"), "reduction 'mean'"),
-        (lambda: mlp_autoencoder(logits=True), nn.BCEWithLogitsLoss(pos_weight=torch.ones(1)), "with weight, pos_weight"),
+        (
+            lambda: mlp_autoencoder(logits=True),
+            nn.BCEWithLogitsLoss(pos_weight=torch.ones(1)),
+            "with weight, pos_weight",
+        ),
         (lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 4)), nn.MSELoss(), "got Linear, ReLU, Linear"),
         (lambda: nn.Linear(4, 4), nn.MSELoss(), "got a Linear"),
         (lambda: nn.Sequential(nn.Flatten(2), nn.Linear(4, 4)), nn.MSELoss(), "start_dim=1"),
         (lambda: nn.Sequential(nn.Linear(4, 6), nn.Unflatten(1, (2, 2))), nn.MSELoss(), r"needs 4 features"),
-        (lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(2, 4)), nn.MSELoss(), "3 outputs feeding one with 2"),
+        (
+            lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(2, 4)),
+            nn.MSELoss(),
+            "3 outputs feeding one with 2",
+        ),
         (lambda: nn.Sequential(), nn.MSELoss(), "got ."),
-        (lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Sigmoid(), nn.Linear(3, 4)), nn.MSELoss(),
-         "got Linear, Sigmoid, Sigmoid, Linear"),
-        (lambda: nn.Sequential(nn.Sequential(nn.Linear(4, 3), nn.Tanh()), nn.Linear(3, 4)), nn.MSELoss(),
-         "got Linear, Tanh, Linear"),
+        (
+            lambda: nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Sigmoid(), nn.Linear(3, 4)),
+            nn.MSELoss(),
+            "got Linear, Sigmoid, Sigmoid, Linear",
+        ),
+        (
+            lambda: nn.Sequential(nn.Sequential(nn.Linear(4, 3), nn.Tanh()), nn.Linear(3, 4)),
+            nn.MSELoss(),
+            "got Linear, Tanh, Linear",
+        ),
     ],
-    ids=["sigmoid-end", "bce", "sum", "pos-weight", "relu", "not-sequential", "flatten-dim", "unflatten", "widths", "empty", "two-sigmoids", "nested-tanh"],
+    ids=[
+        "sigmoid-end",
+        "bce",
+        "sum",
+        "pos-weight",
+        "relu",
+        "not-sequential",
+        "flatten-dim",
+        "unflatten",
+        "widths",
+        "empty",
+        "two-sigmoids",
+        "nested-tanh",
+    ],
 )
 def test_unsupported_models_and_losses_say_what_is_needed(model, loss_fn, message):
     module = model()
@@ -235,9 +263,13 @@ def reused():
 
 @pytest.mark.parametrize(
     "build, message",
-    [(tied, "share a parameter"), (reused, "share a parameter"),
-     (lambda: nn.Sequential(MaskedLinear(4, 4)), "got MaskedLinear"),
-     (hooked, "the Linear has hooks"), (parametrized, "the ParametrizedLinear is parametrized")],
+    [
+        (tied, "share a parameter"),
+        (reused, "share a parameter"),
+        (lambda: nn.Sequential(MaskedLinear(4, 4)), "got MaskedLinear"),
+        (hooked, "the Linear has hooks"),
+        (parametrized, "the ParametrizedLinear is parametrized"),
+    ],
     ids=["tied", "reused", "subclass", "hook", "parametrized"],
 )
 def test_models_it_would_get_silently_wrong_are_refused(build, message):

@@ -42,9 +42,14 @@ def test_default_is_mse_and_mode_is_restored(images):
         assert first == pytest.approx(nn.functional.mse_loss(model(images), images).item(), rel=1e-6)
 
 
-@pytest.mark.parametrize("x, batch_size, message", [(torch.rand(5), 2, "non-empty tensor"),
-                                                    (torch.rand(0, 3), 2, "non-empty tensor"),
-                                                    (torch.rand(4, 3), 0, "at least 1")])
+@pytest.mark.parametrize(
+    "x, batch_size, message",
+    [
+        (torch.rand(5), 2, "non-empty tensor"),
+        (torch.rand(0, 3), 2, "non-empty tensor"),
+        (torch.rand(4, 3), 0, "at least 1"),
+    ],
+)
 def test_bad_input(x, batch_size, message):
     with pytest.raises(ValueError, match=message):
         reconstruction_loss(nn.Identity(), x, batch_size=batch_size)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 import torch
 from torch import nn
@@ -16,7 +15,10 @@ from ae_utils import linear_ae_reconstruction, raw_linear_ae, raw_linear_ae_forw
 def test_shapes_as_in_the_question():
     params = raw_linear_ae(2, 1)
     assert {n: tuple(p.shape) for n, p in params.items()} == {
-        "wEncoder": (2, 1), "bEncoder": (1,), "wDecoder": (1, 2), "bDecoder": (1, 2),
+        "wEncoder": (2, 1),
+        "bEncoder": (1,),
+        "wDecoder": (1, 2),
+        "bDecoder": (1, 2),
     }
 
 
@@ -29,7 +31,10 @@ def test_parameter_counts_three_in_encoder_four_in_decoder():
 def test_wider_bottleneck_shapes():
     params = raw_linear_ae(5, 3)
     assert {n: tuple(p.shape) for n, p in params.items()} == {
-        "wEncoder": (5, 3), "bEncoder": (3,), "wDecoder": (3, 5), "bDecoder": (1, 5),
+        "wEncoder": (5, 3),
+        "bEncoder": (3,),
+        "wDecoder": (3, 5),
+        "bDecoder": (1, 5),
     }
 
 
@@ -56,8 +61,10 @@ def test_same_generator_seed_same_parameters_different_seed_different():
     assert not torch.equal(a["wEncoder"], c["wEncoder"])
 
 
-@pytest.mark.parametrize("features, hidden, error", [(0, 1, ValueError), (2, 0, ValueError), (-1, 1, ValueError),
-                                                     (2.0, 1, TypeError), (2, True, TypeError)])
+@pytest.mark.parametrize(
+    "features, hidden, error",
+    [(0, 1, ValueError), (2, 0, ValueError), (-1, 1, ValueError), (2.0, 1, TypeError), (2, True, TypeError)],
+)
 def test_rejects_bad_sizes(features, hidden, error):
     with pytest.raises(error, match="must be a whole number"):
         raw_linear_ae(features, hidden)
@@ -135,7 +142,14 @@ def test_mlp_autoencoder_is_the_answers_model_module_for_module(logits):
     encoder, decoder = model
     assert len(model) == 2
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linears] == [(784, 256), (256, 64), (64, 32), (32, 64), (64, 256), (256, 784)]
+    assert [(m.in_features, m.out_features) for m in linears] == [
+        (784, 256),
+        (256, 64),
+        (64, 32),
+        (32, 64),
+        (64, 256),
+        (256, 784),
+    ]
     assert [type(m).__name__ for m in encoder] == ["Flatten", "Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]
     assert sum(isinstance(m, nn.Sigmoid) for m in decoder) == (2 if logits else 3)
     assert isinstance(decoder[-1], nn.Unflatten) and type(decoder[-2]) is (nn.Linear if logits else nn.Sigmoid)
@@ -165,7 +179,9 @@ def test_notebook_03_checks_its_model_against_the_answers_printed_structure():
     import json
 
     notebook = Path(__file__).resolve().parents[1] / "notebooks" / "03_sequential_autoencoder_on_mnist.ipynb"
-    sources = ["".join(cell["source"]) for cell in json.loads(notebook.read_text())["cells"] if cell["cell_type"] == "code"]
+    sources = [
+        "".join(cell["source"]) for cell in json.loads(notebook.read_text())["cells"] if cell["cell_type"] == "code"
+    ]
     checking = [s for s in sources if "assert structure(str(autoencoder)) == structure(answer_printed)" in s]
     assert len(checking) == 1
     assert ANSWER_REPR.read_text().strip() in checking[0]

@@ -94,11 +94,14 @@ def test_angles_do_not_depend_on_the_basis(x):
     np.testing.assert_allclose(principal_angles(a, a @ mix).numpy(), [0.0, 0.0], atol=1e-5)
 
 
-@pytest.mark.parametrize("a, b, message", [
-    (torch.ones(3, 1), torch.ones(4, 1), "different spaces"),
-    (torch.ones(3, 2), torch.eye(3)[:, :1], "linearly dependent"),
-    (torch.ones(3), torch.ones(3, 1), "matrix"),
-])
+@pytest.mark.parametrize(
+    "a, b, message",
+    [
+        (torch.ones(3, 1), torch.ones(4, 1), "different spaces"),
+        (torch.ones(3, 2), torch.eye(3)[:, :1], "linearly dependent"),
+        (torch.ones(3), torch.ones(3, 1), "matrix"),
+    ],
+)
 def test_principal_angles_bad_input(a, b, message):
     with pytest.raises(ValueError, match=message):
         principal_angles(a, b)

@@ -132,9 +132,14 @@ def test_image_grid_draws_one_axes_per_image_with_row_labels():
     assert fig.axes[0].get_ylabel() == "original" and fig.axes[4].get_ylabel() == "epoch 1"
 
 
-@pytest.mark.parametrize("rows, labels, message", [([], None, "one or more rows"),
-                                                    ([torch.rand(3, 28, 28), torch.rand(2, 28, 28)], None, "same number"),
-                                                    ([torch.rand(3, 28, 28)], ["a", "b"], "2 row labels for 1 rows")])
+@pytest.mark.parametrize(
+    "rows, labels, message",
+    [
+        ([], None, "one or more rows"),
+        ([torch.rand(3, 28, 28), torch.rand(2, 28, 28)], None, "same number"),
+        ([torch.rand(3, 28, 28)], ["a", "b"], "2 row labels for 1 rows"),
+    ],
+)
 def test_image_grid_rejects_bad_rows(rows, labels, message):
     from ae_utils.plots import image_grid
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ae_utils import pick_device, seed_everything
-from ae_utils import reproducibility
+from ae_utils import pick_device, reproducibility, seed_everything
 
 
 def draws():
@@ -48,8 +47,13 @@ def test_seed_everything_accepts_numpys_seed_range(seed):
     assert draws() == first
 
 
-@pytest.mark.parametrize("seed, message", [(-1, r"seed must be a whole number of at least 0, got -1"),
-                                           (2**32, rf"seed must lie in \[0, 2\*\*32\), got {2**32}")])
+@pytest.mark.parametrize(
+    "seed, message",
+    [
+        (-1, r"seed must be a whole number of at least 0, got -1"),
+        (2**32, rf"seed must lie in \[0, 2\*\*32\), got {2**32}"),
+    ],
+)
 def test_seed_everything_rejects_seed_out_of_range(seed, message):
     with pytest.raises(ValueError, match=message):
         seed_everything(seed)

@@ -33,8 +33,10 @@ def test_default_size_is_100():
     assert correlated_data(generator=torch.Generator().manual_seed(0)).shape == (100, 2)
 
 
-@pytest.mark.parametrize("n, error", [(1, ValueError), (0, ValueError), (-5, ValueError),
-                                      (2.0, TypeError), (True, TypeError), ("100", TypeError)])
+@pytest.mark.parametrize(
+    "n, error",
+    [(1, ValueError), (0, ValueError), (-5, ValueError), (2.0, TypeError), (True, TypeError), ("100", TypeError)],
+)
 def test_rejects_fewer_than_two_points_or_non_integer(n, error):
     with pytest.raises(error, match="n must be a whole number"):
         correlated_data(n)

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import linear_ae_minimum, mse
 from torch import nn
 
 from ae_utils import eckart_young_floor, max_stable_lr, train
 from ae_utils.theory import covariance
-from helpers import linear_ae_minimum, mse
 
 
 def hessian_top_eigenvalue(x: torch.Tensor, params: list[torch.Tensor]) -> float:

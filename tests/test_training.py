@@ -11,8 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ae_utils import History, TrainingDiverged, raw_linear_ae, raw_linear_ae_forward, train
-from ae_utils import checks, training
+from ae_utils import History, TrainingDiverged, checks, raw_linear_ae, raw_linear_ae_forward, train, training
 
 
 @pytest.fixture
@@ -116,12 +115,22 @@ def test_steps_mode_takes_exactly_that_many_steps_across_passes(data):
 
 def test_epochs_mode_takes_the_batches_of_each_shuffled_order(data):
     recorder = Recorder()
-    history = train(recorder, data, sgd(recorder), epochs=2, batch_size=4, generator=torch.Generator().manual_seed(5),
-                    progress=False)
+    history = train(
+        recorder,
+        data,
+        sgd(recorder),
+        epochs=2,
+        batch_size=4,
+        generator=torch.Generator().manual_seed(5),
+        progress=False,
+    )
     assert history.steps == 6  # ceil(10 / 4) batches per epoch
     generator = torch.Generator().manual_seed(5)
-    expected = [data[order[i:i + 4]] for order in (torch.randperm(10, generator=generator) for _ in range(2))
-                for i in (0, 4, 8)]
+    expected = [
+        data[order[i : i + 4]]
+        for order in (torch.randperm(10, generator=generator) for _ in range(2))
+        for i in (0, 4, 8)
+    ]
     assert len(recorder.batches) == 6
     for seen, wanted in zip(recorder.batches, expected):
         assert torch.equal(seen, wanted)
@@ -142,8 +151,15 @@ def test_shuffled_order_repeats_with_same_generator_seed(data):
     orders = []
     for _ in range(2):
         recorder = Recorder()
-        train(recorder, data, sgd(recorder), epochs=1, batch_size=3,
-              generator=torch.Generator().manual_seed(7), progress=False)
+        train(
+            recorder,
+            data,
+            sgd(recorder),
+            epochs=1,
+            batch_size=3,
+            generator=torch.Generator().manual_seed(7),
+            progress=False,
+        )
         orders.append(torch.cat(recorder.batches))
     assert torch.equal(orders[0], orders[1])
 
@@ -419,7 +435,7 @@ def test_rejects_non_optimizer(data, model):
 
 @pytest.mark.parametrize("counts", [{"steps": 0}, {"epochs": 0}, {"steps": -3}])
 def test_rejects_zero_or_negative_counts(data, model, counts):
-    (name, value), = counts.items()
+    ((name, value),) = counts.items()
     with pytest.raises(ValueError, match=f"{name} must be a whole number of at least 1, got {value}"):
         train(model, data, sgd(model), **counts)
 
@@ -462,31 +478,49 @@ def test_evaluate_needs_epochs(model, data):
 
 def test_module_is_back_in_training_mode_after_an_evaluated_run(model, data):
     modes = []
-    train(model, data, sgd(model), epochs=2, batch_size=5, evaluate=lambda: modes.append(model.training) or 0.0,
-          progress=False)
+    train(
+        model,
+        data,
+        sgd(model),
+        epochs=2,
+        batch_size=5,
+        evaluate=lambda: modes.append(model.training) or 0.0,
+        progress=False,
+    )
     assert modes == [False, False]  # evaluated in eval mode
-    assert model.training            # and handed back ready to train
+    assert model.training  # and handed back ready to train
 
 
 def test_evaluate_every_runs_on_schedule_in_steps_mode(model, data):
     calls = []
-    history = train(model, data, sgd(model), steps=10, evaluate=lambda: calls.append(1) or 1.0, evaluate_every=4,
-                    progress=False)
+    history = train(
+        model, data, sgd(model), steps=10, evaluate=lambda: calls.append(1) or 1.0, evaluate_every=4, progress=False
+    )
     assert history.evaluated_at == [4, 8] and len(calls) == 2
 
 
 def test_stop_below_ends_training_at_the_first_good_evaluation(model, data):
     values = iter([0.9, 0.5, 0.1, 0.05])
-    history = train(model, data, sgd(model), epochs=50, batch_size=5, evaluate=lambda: next(values),
-                    evaluate_every=3, stop_below=0.2, progress=False)
+    history = train(
+        model,
+        data,
+        sgd(model),
+        epochs=50,
+        batch_size=5,
+        evaluate=lambda: next(values),
+        evaluate_every=3,
+        stop_below=0.2,
+        progress=False,
+    )
     assert history.evaluations == [0.9, 0.5, 0.1]
     assert history.evaluated_at == [3, 6, 9] and history.steps == 9
 
 
 def test_stop_below_after_each_epoch(model, data):
     values = iter([0.9, 0.1, 0.05])
-    history = train(model, data, sgd(model), epochs=5, batch_size=5, evaluate=lambda: next(values), stop_below=0.2,
-                    progress=False)
+    history = train(
+        model, data, sgd(model), epochs=5, batch_size=5, evaluate=lambda: next(values), stop_below=0.2, progress=False
+    )
     assert history.evaluations == [0.9, 0.1] and history.steps == 4
 
 

@@ -10,3 +10,7 @@ Nothing in the teaching core (``train`` and the modules it uses) imports this pa
 - ``linear_sgd``: full-batch SGD for the learner's linear autoencoder with its gradient written
   out, for slider panels that redraw many training runs (``benchmarks/slider_redraw.py``).
 """
+
+from . import graphed_training, linear_sgd, manual_backprop
+
+__all__ = ["graphed_training", "linear_sgd", "manual_backprop"]

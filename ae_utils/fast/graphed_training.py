@@ -53,13 +53,17 @@ def train_graphed(
     device = data.device
     wrong = [name for name, p in model.named_parameters() if p.device != device]
     if wrong:
-        raise ValueError(f"the data is on {device} but parameters {wrong[:3]} are not; move the model with model.to(data.device)")
+        raise ValueError(
+            f"the data is on {device} but parameters {wrong[:3]} are not; move the model with model.to(data.device)"
+        )
     graphed = device.type == "cuda"
     if graphed:
         uncapturable = [g for g in optimizer.param_groups if not g.get("capturable", False)]
         if uncapturable:
-            raise ValueError("on CUDA the optimizer must be created with capturable=True, "
-                             "for example torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)")
+            raise ValueError(
+                "on CUDA the optimizer must be created with capturable=True, "
+                "for example torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)"
+            )
 
     full, rest = divmod(len(data), batch_size)
     static_x = torch.empty((min(batch_size, len(data)), *data.shape[1:]), dtype=data.dtype, device=device)
@@ -132,6 +136,10 @@ def _record(losses: torch.Tensor, history: History, optimizer) -> None:
     for value in losses.tolist():
         if not math.isfinite(value):
             step = history.steps + 1
-            raise TrainingDiverged(divergence_message(value, step, optimizer, None), step=step,
-                                   lr=learning_rate(optimizer), history=history)
+            raise TrainingDiverged(
+                divergence_message(value, step, optimizer, None),
+                step=step,
+                lr=learning_rate(optimizer),
+                history=history,
+            )
         history.losses.append(value)

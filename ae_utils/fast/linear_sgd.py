@@ -17,7 +17,9 @@ from ..training import History
 
 
 @torch.no_grad()
-def sgd_linear_ae(x: torch.Tensor, params: dict[str, torch.Tensor], lr: float, steps: int) -> tuple[History, int | None]:
+def sgd_linear_ae(
+    x: torch.Tensor, params: dict[str, torch.Tensor], lr: float, steps: int
+) -> tuple[History, int | None]:
     """Take ``steps`` full-batch SGD steps of size ``lr`` on a ``raw_linear_ae``'s ``params``
     (updated in place) to reduce ``nn.MSELoss()`` of reconstructing ``x``.
 
@@ -30,15 +32,17 @@ def sgd_linear_ae(x: torch.Tensor, params: dict[str, torch.Tensor], lr: float, s
     w_enc, b_enc, w_dec, b_dec = (params[n] for n in ("wEncoder", "bEncoder", "wDecoder", "bDecoder"))
     mismatched = {name: p.dtype for name, p in params.items() if p.dtype != x.dtype}
     if mismatched:
-        raise TypeError(f"the parameters' dtypes {mismatched} differ from the data's {x.dtype}; convert one to the other")
+        raise TypeError(
+            f"the parameters' dtypes {mismatched} differ from the data's {x.dtype}; convert one to the other"
+        )
     scale = 2.0 / x.numel()
     x_t = x.T
     losses = torch.empty(steps, dtype=x.dtype)
     for step in range(steps):
-        code = torch.addmm(b_enc, x, w_enc)                # (N, k)
+        code = torch.addmm(b_enc, x, w_enc)  # (N, k)
         residual = torch.addmm(b_dec, code, w_dec).sub_(x)  # (N, D)
         losses[step] = residual.pow(2).mean()
-        residual.mul_(scale)                               # d loss / d reconstruction
+        residual.mul_(scale)  # d loss / d reconstruction
         grad_code = residual @ w_dec.T
         w_dec.sub_(code.T @ residual, alpha=lr)
         b_dec.sub_(residual.sum(0, keepdim=True), alpha=lr)

@@ -84,8 +84,10 @@ class ManualBackprop:
                 del self._buffers[next(iter(self._buffers))]
             z = [weight.new_empty(batch, layer.out_features) for layer in self.linears]
             # a layer without a sigmoid passes its z on as it is: its h is its z
-            h = [weight.new_empty(batch, layer.out_features) if sigmoid else z[i]
-                 for i, (layer, sigmoid) in enumerate(zip(self.linears, self.activated))]
+            h = [
+                weight.new_empty(batch, layer.out_features) if sigmoid else z[i]
+                for i, (layer, sigmoid) in enumerate(zip(self.linears, self.activated))
+            ]
             self._buffers[key] = (z, h, weight.new_empty(batch, self.linears[-1].out_features))
         return self._buffers[key]
 
@@ -104,9 +106,7 @@ class ManualBackprop:
         x2d = self._flat(x)
         first = self.linears[0].in_features
         if x2d.shape[1] != first:
-            raise ValueError(
-                f"the batch has {x2d.shape[1]} features per sample but the first nn.Linear takes {first}"
-            )
+            raise ValueError(f"the batch has {x2d.shape[1]} features per sample but the first nn.Linear takes {first}")
         z, h, _ = self._layer_buffers(len(x2d))
         with torch.no_grad():
             inputs = x2d
@@ -179,8 +179,10 @@ def _unsupported(what: str) -> ValueError:
 
 
 def _has_hooks(module: nn.Module) -> bool:
-    return any(getattr(module, name, None) for name in
-               ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"))
+    return any(
+        getattr(module, name, None)
+        for name in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+    )
 
 
 def _leaves(model: nn.Module) -> list[nn.Module]:
@@ -230,15 +232,23 @@ def _layers(model: nn.Module) -> tuple[list[nn.Linear], list[bool], bool, tuple[
     if not linears or activated[-1]:
         names = ", ".join(type(layer).__name__ for layer in _leaves(model)) or "an empty nn.Sequential"
         ends_in_sigmoid = bool(linears) and activated[-1]
-        hint = (" (it ends in a Sigmoid: for BCE, drop it, as mlp_autoencoder(logits=True) does, "
-                "and train with nn.BCEWithLogitsLoss())") if ends_in_sigmoid else ""
+        hint = (
+            (
+                " (it ends in a Sigmoid: for BCE, drop it, as mlp_autoencoder(logits=True) does, "
+                "and train with nn.BCEWithLogitsLoss())"
+            )
+            if ends_in_sigmoid
+            else ""
+        )
         raise _unsupported(f"got {names}{hint}")
     parameters = [p for layer in linears for p in layer.parameters()]
     if len({id(p) for p in parameters}) != len(parameters):
         raise _unsupported("two layers share a parameter (tied weights), whose gradients it would not add up")
     for before, after in zip(linears, linears[1:]):
         if before.out_features != after.in_features:
-            raise _unsupported(f"got a Linear with {before.out_features} outputs feeding one with {after.in_features} inputs")
+            raise _unsupported(
+                f"got a Linear with {before.out_features} outputs feeding one with {after.in_features} inputs"
+            )
     if unflatten_shape is not None and math.prod(unflatten_shape) != linears[-1].out_features:
         raise _unsupported(
             f"its nn.Unflatten(1, {unflatten_shape}) needs {math.prod(unflatten_shape)} features, "
@@ -256,8 +266,14 @@ def _loss_kind(loss_fn) -> str:
         if loss_fn.reduction != "mean":
             raise _unsupported("got nn.MSELoss with a reduction other than 'mean'")
         return "mse"
-    hint = (" (for a Sigmoid-ended model trained with BCELoss, use the logit form: "
-            "mlp_autoencoder(logits=True) with nn.BCEWithLogitsLoss())") if type(loss_fn) is nn.BCELoss else ""
+    hint = (
+        (
+            " (for a Sigmoid-ended model trained with BCELoss, use the logit form: "
+            "mlp_autoencoder(logits=True) with nn.BCEWithLogitsLoss())"
+        )
+        if type(loss_fn) is nn.BCELoss
+        else ""
+    )
     raise _unsupported(f"got the loss {loss_fn!r}{hint}")
 
 
@@ -284,7 +300,9 @@ def train_manual(
         raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
     size = len(data) if batch_size is None else min(checks.whole_number("batch_size", batch_size), len(data))
     per_pass = math.ceil(len(data) / size)
-    total = checks.whole_number("steps", steps) if steps is not None else checks.whole_number("epochs", epochs) * per_pass
+    total = (
+        checks.whole_number("steps", steps) if steps is not None else checks.whole_number("epochs", epochs) * per_pass
+    )
     history = History()
     model.train()
     while history.steps < total:
@@ -295,13 +313,19 @@ def train_manual(
             x = data if order is None else torch.index_select(data, 0, order[start : start + size])
             out = manual.forward(x)
             if history.steps == 0 and out.shape != x.shape:
-                raise ValueError(f"the model's output has shape {tuple(out.shape)} but its input has shape "
-                                 f"{tuple(x.shape)}: an autoencoder's decoder must map back to the input's shape")
+                raise ValueError(
+                    f"the model's output has shape {tuple(out.shape)} but its input has shape "
+                    f"{tuple(x.shape)}: an autoencoder's decoder must map back to the input's shape"
+                )
             value = manual.loss(x)
             if not math.isfinite(value):
                 step = history.steps + 1
-                raise TrainingDiverged(divergence_message(value, step, optimizer, None), step=step,
-                                       lr=learning_rate(optimizer), history=history)
+                raise TrainingDiverged(
+                    divergence_message(value, step, optimizer, None),
+                    step=step,
+                    lr=learning_rate(optimizer),
+                    history=history,
+                )
             optimizer.zero_grad()
             manual.backward(x)
             optimizer.step()
