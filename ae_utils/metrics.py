@@ -27,6 +27,11 @@ def reconstruction_loss(
         raise ValueError("x must be a non-empty tensor of samples, shaped (samples, ...)")
     batch_size = checks.whole_number("batch_size", batch_size)
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
+    if getattr(loss_fn, "reduction", "mean") != "mean":
+        raise ValueError(
+            f"loss_fn has reduction={loss_fn.reduction!r}; reconstruction_loss averages chunk means, so it needs "
+            "the mean over every element (the default reduction)"
+        )
     was_training = isinstance(model, nn.Module) and model.training
     if isinstance(model, nn.Module):
         model.eval()
@@ -34,7 +39,14 @@ def reconstruction_loss(
         total = 0.0  # summed on the host in double precision (Apple's MPS has no float64)
         for start in range(0, len(x), batch_size):
             chunk = x[start : start + batch_size]
-            total += float(loss_fn(model(chunk), chunk)) * len(chunk)
+            out = model(chunk)
+            if not isinstance(out, torch.Tensor) or out.shape != chunk.shape:  # else the loss broadcasts silently
+                shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                raise ValueError(
+                    f"the model's output has shape {shape} but its input has shape {tuple(chunk.shape)}; "
+                    "compare like with like (for example images of shape (N, 28, 28) with a model that returns them)"
+                )
+            total += float(loss_fn(out, chunk)) * len(chunk)
         return total / len(x)
     finally:
         if was_training:

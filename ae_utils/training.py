@@ -59,6 +59,9 @@ class TrainingDiverged(FloatingPointError):
         self.lr = lr
         self.history = history
 
+    def __reduce__(self):  # pickle and copy.deepcopy rebuild it with all four arguments
+        return (type(self), (str(self), self.step, self.lr, self.history))
+
 
 def learning_rate(optimizer: torch.optim.Optimizer) -> float:
     """The learning rate of the optimizer's first parameter group (NaN when it has none)."""
@@ -155,11 +158,14 @@ def train(
         module in eval mode); its float result is recorded in ``history.evaluations``.
     evaluate_every: evaluate every this many steps instead (``history.evaluated_at``
         records the step of each evaluation).
-    stop_below: stop as soon as an evaluation is at or below this value.
+    stop_below: stop as soon as an evaluation is at or below this value (a finite number).
     progress: show a progress bar (True), never (False), or when the run has at least
         ``AUTO_PROGRESS_STEPS`` steps (None).
     stability_limit: the largest stable learning rate when known (see
         ``theory.max_stable_lr``); quoted in the error if training diverges.
+
+    An error other than ``TrainingDiverged`` or Ctrl-C (which returns what was recorded) is
+    raised with the ``History`` so far attached as its ``history`` attribute.
     """
     if not callable(model):
         raise TypeError(f"model must be an nn.Module or a function x -> reconstruction, got {type(model).__name__}")
@@ -180,6 +186,12 @@ def train(
         checks.whole_number("evaluate_every", evaluate_every)
     if (evaluate_every is not None or stop_below is not None) and evaluate is None:
         raise ValueError("evaluate_every and stop_below need an evaluate= function")
+    if stop_below is not None and not math.isfinite(float(stop_below)):
+        raise ValueError(f"stop_below must be a finite number, got {stop_below}: no evaluation could ever reach it")
+    if stability_limit is not None and not (math.isfinite(float(stability_limit)) and stability_limit > 0):
+        raise ValueError(
+            f"stability_limit must be a positive learning rate (see ae.max_stable_lr), got {stability_limit}"
+        )
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
     one_pass = _passes(data, batch_size, generator)
     per_pass = _batches_per_pass(data, batch_size)
@@ -193,10 +205,17 @@ def train(
         """Evaluate, record, and say whether the target is reached."""
         if is_module:
             model.eval()
-        with torch.no_grad():
-            value = float(evaluate())
-        if is_module:
-            model.train()
+        try:
+            with torch.no_grad():
+                value = float(evaluate())
+        finally:  # back in training mode even when evaluate raises
+            if is_module:
+                model.train()
+        if not math.isfinite(value):
+            raise ValueError(
+                f"evaluate returned {value} after step {history.steps}: the model's output or the evaluation data "
+                "holds NaN or infinite values (the training loss was still finite)"
+            )
         history.evaluations.append(value)
         history.evaluated_at.append(history.steps)
         return stop_below is not None and value <= stop_below
@@ -236,6 +255,10 @@ def train(
     except KeyboardInterrupt:
         history.interrupted = True
         print(f"Interrupted after {history.steps} steps; returning the history recorded so far.")
+    except Exception as error:  # any other failure keeps what was recorded
+        if not hasattr(error, "history"):
+            error.history = history
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -276,6 +299,15 @@ def divergence_message(value: float, step: int, optimizer, stability_limit: floa
     """What to tell a learner whose loss became ``value`` (NaN or infinite) at ``step``."""
     lr = learning_rate(optimizer)
     what = "NaN" if math.isnan(value) else "infinite"
+    broken = [
+        tuple(p.shape) for group in optimizer.param_groups for p in group["params"] if not torch.isfinite(p).all()
+    ]
+    if step == 1 and broken:  # nothing was stepped yet: the learning rate is not the cause
+        return (
+            f"Training stopped at step 1: the loss became {what} because the parameters hold NaN or infinite "
+            f"values before any step was taken (tensors of shape {', '.join(map(str, broken[:3]))}). "
+            "Re-create or re-initialise them; a smaller learning rate will not help."
+        )
     if stability_limit is not None:
         advice = (
             f"No minimum is stable above the estimated limit of {stability_limit:.3g}, and a random start "

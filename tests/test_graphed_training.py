@@ -86,3 +86,39 @@ def test_cuda_needs_a_capturable_optimizer():
     model, optimizer = fresh("cuda")
     with pytest.raises(ValueError, match="capturable=True"):
         train_graphed(model, small_images(8).cuda(), optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=4)
+
+
+def test_ctrl_c_keeps_the_steps_taken():
+    model, optimizer = fresh()
+    calls = []
+
+    def loss_fn(out, x):
+        calls.append(1)
+        if len(calls) == 8:  # in the second epoch, after its first two steps
+            raise KeyboardInterrupt
+        return nn.functional.binary_cross_entropy_with_logits(out, x)
+
+    history = train_graphed(model, small_images(), optimizer, loss_fn, epochs=3, batch_size=16)
+    assert history.interrupted and history.steps == 7  # five in the first epoch, two in the second
+    assert all(math.isfinite(v) for v in history.losses)
+
+
+def test_an_evaluate_that_raises_leaves_the_model_training():
+    model, optimizer = fresh()
+
+    def evaluate():
+        raise RuntimeError("no held-out data")
+
+    with pytest.raises(RuntimeError, match="no held-out data"):
+        train_graphed(
+            model, small_images(), optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=16, evaluate=evaluate
+        )
+    assert model.training
+
+
+def test_shapes_that_would_broadcast_and_summed_losses_are_refused():
+    model, optimizer = fresh()
+    with pytest.raises(ValueError, match=r"output has shape \(16, 28, 28\) but its input has shape \(16, 1, 28, 28\)"):
+        train_graphed(model, small_images().unsqueeze(1), optimizer, nn.BCEWithLogitsLoss(), epochs=1, batch_size=16)
+    with pytest.raises(ValueError, match="reduction='sum'"):
+        train_graphed(model, small_images(), optimizer, nn.BCEWithLogitsLoss(reduction="sum"), epochs=1, batch_size=16)

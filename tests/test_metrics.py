@@ -53,3 +53,17 @@ def test_default_is_mse_and_mode_is_restored(images):
 def test_bad_input(x, batch_size, message):
     with pytest.raises(ValueError, match=message):
         reconstruction_loss(nn.Identity(), x, batch_size=batch_size)
+
+
+def test_shapes_that_would_broadcast_are_refused_not_scored(images):
+    # (N, 1, 28, 28) images scored against a model returning (N, 28, 28): a perfect model would score 0.166
+    identity = nn.Sequential(nn.Flatten(), nn.Unflatten(1, (28, 28)))
+    with pytest.raises(ValueError, match=r"output has shape \(45, 28, 28\) but its input has shape \(45, 1, 28, 28\)"):
+        reconstruction_loss(identity, images.unsqueeze(1))
+    assert reconstruction_loss(identity, images) == 0.0  # like with like: a perfect model scores 0
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+def test_a_loss_that_is_not_a_mean_is_refused(images, reduction):
+    with pytest.raises(ValueError, match=f"reduction='{reduction}'"):
+        reconstruction_loss(lambda z: z, images, nn.MSELoss(reduction=reduction))

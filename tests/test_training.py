@@ -528,3 +528,77 @@ def test_stop_below_after_each_epoch(model, data):
 def test_schedule_options_need_an_evaluate_function(model, data, kwargs):
     with pytest.raises(ValueError, match="need an evaluate= function"):
         train(model, data, sgd(model), epochs=1, progress=False, **kwargs)
+
+
+# ---------------------------------------------------------------- faults keep their state and say what is wrong
+
+
+def test_training_diverged_survives_pickle_and_deepcopy():
+    import copy
+    import pickle
+
+    error = TrainingDiverged("Training diverged at step 3", step=3, lr=0.5, history=History(losses=[1.0, 2.0]))
+    for clone in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert type(clone) is TrainingDiverged and str(clone) == str(error)
+        assert (clone.step, clone.lr, clone.history.losses) == (3, 0.5, [1.0, 2.0])
+
+
+def test_nan_parameters_at_step_one_are_blamed_not_the_learning_rate(data, model):
+    with torch.no_grad():
+        model[0].weight[0, 0] = math.nan
+    with pytest.raises(
+        TrainingDiverged, match=r"step 1: the loss became NaN because the parameters hold NaN"
+    ) as caught:
+        train(model, data, sgd(model), steps=3)
+    assert "(2, 3)" in str(caught.value) and "smaller learning rate will not help" in str(caught.value)
+
+
+def test_divergence_after_steps_still_advises_a_smaller_learning_rate(data, model):
+    with pytest.raises(TrainingDiverged, match=r"Try a smaller learning rate, for example 100") as caught:
+        train(model, data * 100, sgd(model, lr=1000.0), steps=50)
+    assert caught.value.step > 1 and caught.value.history.steps == caught.value.step - 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"stop_below": math.nan}, "stop_below must be a finite number, got nan"),
+        ({"stop_below": -math.inf}, "stop_below must be a finite number, got -inf"),
+        ({"stability_limit": -0.5}, "stability_limit must be a positive learning rate"),
+        ({"stability_limit": 0.0}, "stability_limit must be a positive learning rate"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused(data, model, kwargs, message):
+    evaluate = {"evaluate": lambda: 1.0, "evaluate_every": 1} if "stop_below" in kwargs else {}
+    with pytest.raises(ValueError, match=message):
+        train(model, data, sgd(model), steps=2, **evaluate, **kwargs)
+
+
+def test_an_evaluate_that_raises_leaves_the_model_training_and_the_history_attached(data, model):
+    def evaluate():
+        raise RuntimeError("the held-out file is gone")
+
+    with pytest.raises(RuntimeError, match="held-out file is gone") as caught:
+        train(model, data, sgd(model), epochs=1, batch_size=5, evaluate=evaluate)
+    assert model.training
+    assert caught.value.history.steps == 2
+
+
+def test_a_nan_evaluation_is_an_error_not_a_record(data, model):
+    with pytest.raises(ValueError, match=r"evaluate returned nan after step 2") as caught:
+        train(model, data, sgd(model), epochs=3, batch_size=5, evaluate=lambda: math.nan)
+    assert caught.value.history.evaluations == [] and caught.value.history.steps == 2
+
+
+def test_any_other_error_keeps_the_history(data, model):
+    calls = []
+
+    def loss_fn(reconstruction, x):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("out of memory")
+        return nn.functional.mse_loss(reconstruction, x)
+
+    with pytest.raises(RuntimeError, match="out of memory") as caught:
+        train(model, data, sgd(model), loss_fn, steps=10)
+    assert caught.value.history.steps == 3 and len(caught.value.history.losses) == 3

@@ -50,6 +50,11 @@ def train_graphed(
     checks.whole_number("epochs", epochs)
     checks.whole_number("batch_size", batch_size)
     checks.training_data(data)
+    if getattr(loss_fn, "reduction", "mean") != "mean":
+        raise ValueError(
+            f"loss_fn has reduction={loss_fn.reduction!r}; train_graphed needs the mean over every element "
+            "(the default), as ae.train's loss"
+        )
     device = data.device
     wrong = [name for name, p in model.named_parameters() if p.device != device]
     if wrong:
@@ -70,21 +75,33 @@ def train_graphed(
     history = History()
     step_fn = _GraphedStep(model, optimizer, loss_fn, static_x, graphed)
     model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(data), generator=generator).to(device)
-        losses = torch.empty(full + (1 if rest else 0), dtype=torch.float32, device=device)
-        for i in range(full):
-            torch.index_select(data, 0, order[i * batch_size : (i + 1) * batch_size], out=static_x)
-            losses[i] = step_fn()
-        if rest:
-            losses[full] = step_fn.eager(data[order[full * batch_size :]])
-        _record(losses, history, optimizer)
-        if evaluate is not None:
-            model.eval()
-            with torch.no_grad():
-                history.evaluations.append(float(evaluate()))
-            history.evaluated_at.append(history.steps)
-            model.train()
+    losses, taken = None, 0  # this epoch's losses on the device, and how many steps have filled them
+    try:
+        for _ in range(epochs):
+            order = torch.randperm(len(data), generator=generator).to(device)
+            losses, taken = torch.empty(full + (1 if rest else 0), dtype=torch.float32, device=device), 0
+            for i in range(full):
+                torch.index_select(data, 0, order[i * batch_size : (i + 1) * batch_size], out=static_x)
+                losses[i] = step_fn()
+                taken += 1
+            if rest:
+                losses[full] = step_fn.eager(data[order[full * batch_size :]])
+                taken += 1
+            _record(losses, history, optimizer)
+            losses = None
+            if evaluate is not None:
+                model.eval()
+                try:
+                    with torch.no_grad():
+                        history.evaluations.append(float(evaluate()))
+                finally:
+                    model.train()
+                history.evaluated_at.append(history.steps)
+    except KeyboardInterrupt:  # keep the steps taken, as ae.train does
+        if losses is not None:
+            _record(losses[:taken], history, optimizer)
+        history.interrupted = True
+        print(f"Interrupted after {history.steps} steps; returning the history recorded so far.")
     return history
 
 
@@ -99,7 +116,13 @@ class _GraphedStep:
 
     def eager(self, x: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self.model(x), x)
+        out = self.model(x)
+        if out.shape != x.shape:  # a wrong shape would broadcast silently in the loss
+            raise ValueError(
+                f"the model's output has shape {tuple(out.shape)} but its input has shape {tuple(x.shape)}: "
+                "an autoencoder's decoder must map back to the input's shape"
+            )
+        loss = self.loss_fn(out, x)
         loss.backward()
         self.optimizer.step()
         return loss.detach()
