@@ -34,6 +34,8 @@ class SetupReport:
         return not self.problems
 
     def __str__(self) -> str:
+        if self.ok and not self.losses:
+            return "Nothing checked yet: this report is empty (make one with ae.check_setup)."
         if self.ok:
             return (
                 f"No problems found: all {self.n_parameters} parameters receive gradients, the optimizer "

@@ -36,10 +36,21 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
     """Project ``x`` onto the span of ``components`` (rows, orthonormal) around ``mean``, and back."""
+    for name, value in (("x", x), ("mean", mean), ("components", components)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}; use the outputs of ae.pca")
     if components.ndim != 2 or x.shape[-1] != components.shape[1] or mean.shape != (components.shape[1],):
         raise ValueError(
             f"shapes do not fit: x {tuple(x.shape)}, mean {tuple(mean.shape)}, components {tuple(components.shape)}; "
             "components must be (k, D) and mean (D,) for x of D features"
+        )
+    gram = components.detach().double() @ components.detach().double().T
+    tolerance = 1e-4 if components.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-8
+    if not torch.allclose(gram, torch.eye(len(gram), dtype=gram.dtype, device=gram.device), atol=tolerance, rtol=0):
+        raise ValueError(
+            "components must be orthonormal rows (as ae.pca returns them): projecting onto other rows is not "
+            "PCA's reconstruction. For any basis of the subspace, orthonormalise it first (torch.linalg.qr) "
+            "or use ae.rayleigh_ritz"
         )
     centred = x - mean
     return centred @ components.T @ components + mean

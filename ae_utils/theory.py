@@ -31,10 +31,23 @@ def eckart_young_floor(x: torch.Tensor, k: int) -> float:
 
     It equals (1/D) times the sum of the covariance's eigenvalues beyond the k largest.
     """
-    eigenvalues = torch.linalg.eigvalsh(covariance(x))  # ascending
+    cov = covariance(x)
+    scale = 1.0
+    if not torch.isfinite(cov).all():  # huge values overflow the covariance: work with the data scaled down
+        data = checks.data_matrix(x)
+        scale = (data - data.mean(dim=0)).abs().max().item()
+        cov = covariance(data / scale)
+    eigenvalues = torch.linalg.eigvalsh(cov)  # ascending
     dim = eigenvalues.numel()
     k = checks.bottleneck_width(k, dim)
-    return float(eigenvalues[: dim - k].clamp_min(0).sum() / dim)
+    scaled = float(eigenvalues[: dim - k].clamp_min(0).sum() / dim)
+    floor = scaled * scale * scale if scaled else 0.0
+    if not math.isfinite(floor):
+        raise ValueError(
+            f"the floor, {scaled:.3g} x {scale:.3g}**2, lies beyond float64's range; rescale the data first "
+            "(for example x / x.abs().max()): the floor scales with the square of the data"
+        )
+    return floor
 
 
 def _optimum(x: torch.Tensor, k: int, scale: float = 1.0, shift: torch.Tensor | None = None) -> list[torch.Tensor]:

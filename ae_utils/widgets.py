@@ -18,6 +18,7 @@ import torch
 if TYPE_CHECKING:  # imported where a panel is built: ipywidgets is only needed there
     import ipywidgets as widgets
 
+from . import checks
 from .fast.linear_sgd import sgd_linear_ae  # the panels redraw many runs per slider move: see fast/
 from .models import raw_linear_ae
 from .plots import plot_losses
@@ -39,9 +40,10 @@ def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 
     right end is meant to show it. Uses ``sgd_linear_ae``, the same updates as
     ``torch.optim.SGD`` with autograd, written out so that a redraw is quick.
     """
-    params = raw_linear_ae(x.shape[1], k, generator=torch.Generator().manual_seed(int(seed)))
+    steps, seed = checks.whole_number("steps", steps), checks.whole_number("seed", seed, 0)  # no silent rounding
+    params = raw_linear_ae(x.shape[1], k, generator=torch.Generator().manual_seed(seed))
     params = {name: p.detach().to(x.dtype) for name, p in params.items()}  # float64 data: float64 weights
-    return sgd_linear_ae(x, params, float(lr), int(steps))
+    return sgd_linear_ae(x, params, float(lr), steps)
 
 
 def draw_linear_ae_run(
@@ -158,7 +160,7 @@ SIZE_SLIDERS = {"lr": (1e-3, 1.0, 0.01)}
 
 def hidden_size_limits(features: int) -> tuple[int, int, int]:
     """(minimum, maximum, default) of the hidden-size slider for data with ``features`` columns."""
-    return 1, 2 * features, 1
+    return 1, 2 * checks.whole_number("features", features), 1
 
 
 def draw_hidden_size_run(x: torch.Tensor, hidden: int, lr: float, steps: int = 1000, seed: int = 0):

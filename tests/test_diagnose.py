@@ -245,3 +245,10 @@ def test_zero_learning_rate_is_named_as_the_problem(learner_x):
     optimizer = torch.optim.SGD(params.values(), lr=0.0)
     report = check_setup(params, optimizer, lambda: nn.MSELoss()(reconstruct(learner_x, params), learner_x))
     assert any("learning rate" in p or "lr=0" in p for p in report.problems)
+
+
+def test_an_empty_report_says_so_instead_of_failing():
+    from ae_utils import SetupReport
+
+    assert str(SetupReport()) == "Nothing checked yet: this report is empty (make one with ae.check_setup)."
+    assert str(SetupReport(problems=["x is not in the optimizer"])).startswith("1 problem(s) found:")

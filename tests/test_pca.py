@@ -129,3 +129,14 @@ def test_rayleigh_ritz_in_a_wrong_subspace_gives_less_variance(x):
 def test_rayleigh_ritz_rejects_a_decoder_of_the_wrong_shape(x):
     with pytest.raises(ValueError, match=r"\(D, k\) with D = 5"):
         rayleigh_ritz(torch.ones(2, 5, dtype=torch.float64), x)
+
+
+def test_pca_reconstruct_refuses_components_that_are_not_orthonormal():
+    x = torch.randn(20, 3, generator=torch.Generator().manual_seed(0))
+    mean, components, _ = pca(x, 2)
+    pca_reconstruct(x, mean, components)  # ae.pca's own components pass
+    for bad in (components * 2, components + 0.01, torch.stack([components[0], components[0]])):
+        with pytest.raises(ValueError, match="components must be orthonormal rows"):
+            pca_reconstruct(x, mean, bad)
+    with pytest.raises(TypeError, match="components must be a torch.Tensor, got list"):
+        pca_reconstruct(x, mean, components.tolist())

@@ -269,3 +269,12 @@ def test_no_minimum_is_stable_above_max_stable_lr_on_uncentred_data(learner_x, l
     shifted = linear_ae_minimum(learner_x, 1, scale=2.0, code_shift=-0.15)
     losses = gradient_descent(learner_x, shifted, 1.1 * learner_limit, 400)
     assert max(losses) > 2 * eckart_young_floor(learner_x, 1)
+
+
+def test_floor_of_huge_data_is_computed_or_refused_never_nan():
+    x = torch.randn(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    small = eckart_young_floor(x, 1)
+    assert not torch.isfinite(covariance(x * 1e154)).all()  # the covariance overflows, the floor does not
+    assert eckart_young_floor(x * 1e154, 1) == pytest.approx(small * 1e308, rel=1e-9)
+    with pytest.raises(ValueError, match="beyond float64's range; rescale the data"):
+        eckart_young_floor(x * 1e200, 1)

@@ -238,3 +238,27 @@ def test_picture_slider_shows_the_picture_of_the_chosen_label():
     assert picture.outputs[0]["data"]["image/png"] != first
     with pytest.raises(ValueError, match="at least one picture"):
         picture_slider({})
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"steps": 2.7}, TypeError),
+        ({"steps": True}, TypeError),
+        ({"seed": 1.9}, TypeError),
+        ({"seed": -1}, ValueError),
+        ({"steps": 0}, ValueError),
+    ],
+)
+def test_slider_values_are_whole_numbers_not_silently_rounded(learner_x, kwargs, error):
+    values = {"lr": 0.01, "steps": 5, "seed": 0} | kwargs
+    with pytest.raises(error, match="must be a whole number"):
+        train_linear_ae(learner_x, **values)
+
+
+def test_hidden_size_limits_need_at_least_one_feature():
+    from ae_utils.widgets import hidden_size_limits
+
+    assert hidden_size_limits(2) == (1, 4, 1) and hidden_size_limits(1) == (1, 2, 1)
+    with pytest.raises(ValueError, match="features must be a whole number of at least 1, got 0"):
+        hidden_size_limits(0)
