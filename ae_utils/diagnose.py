@@ -11,6 +11,7 @@ state back as they were.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
@@ -104,7 +105,13 @@ def check_setup(
     names = {id(p): name for name, p in named}
 
     for name, p in named:
-        if not p.requires_grad:
+        if p.requires_grad and not p.is_leaf:
+            report.problems.append(
+                f"{name} was computed from another tensor (for example torch.randn(..., requires_grad=True) * 0.1), "
+                "so it is not a leaf: backward() does not fill its .grad and no optimizer can hold it. "
+                "Create it as a leaf: (torch.randn(...) * 0.1).requires_grad_()."
+            )
+        elif not p.requires_grad:
             report.problems.append(
                 f"{name} does not require grad, so no gradient can reach it: "
                 "create it with requires_grad=True (or as nn.Parameter)."
@@ -127,21 +134,45 @@ def check_setup(
 
     everything = list({id(t): t for t in [p for _, p in named] + in_optimizer}.values())
     saved_values = [t.detach().clone() for t in everything]
-    saved_grads = [None if t.grad is None else t.grad.clone() for t in everything]
+    saved_grads = [None if not t.is_leaf or t.grad is None else t.grad.clone() for t in everything]
     saved_state = copy.deepcopy(optimizer.state_dict())
+    # no trace: a module's buffers (BatchNorm's running statistics) and the random generators too
+    buffers = [b for b in parameters.buffers()] if isinstance(parameters, nn.Module) else []
+    saved_buffers = [b.detach().clone() for b in buffers]
+    saved_rng = torch.random.get_rng_state()
+    saved_cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     try:
-        _take_steps(named, in_optimizer, names, optimizer, compute_loss, steps, report)
+        first_step = _take_steps(named, in_optimizer, names, optimizer, compute_loss, steps, report)
         moved = any(not torch.equal(t.detach(), v) for t, v in zip(everything, saved_values))
     finally:
         with torch.no_grad():
             for t, value, grad in zip(everything, saved_values, saved_grads):
                 t.copy_(value)
-                t.grad = grad
+                if t.is_leaf:
+                    t.grad = grad
+            for b, value in zip(buffers, saved_buffers):
+                b.copy_(value)
         optimizer.load_state_dict(saved_state)
+        torch.random.set_rng_state(saved_rng)
+        if saved_cuda_rng is not None:
+            torch.cuda.set_rng_state_all(saved_cuda_rng)
 
     losses = report.losses
+    if any(not math.isfinite(v) for v in losses):
+        at = next(i for i, v in enumerate(losses, 1) if not math.isfinite(v))
+        report.problems.append(
+            f"the loss is {losses[at - 1]} at step {at} of {len(losses)}: NaN or infinite values in the data, the "
+            "parameters or the loss function make every gradient useless. Check them with torch.isfinite "
+            "(a learning rate that is too large also ends here, after some steps)."
+        )
+        return report
     if len(losses) >= 2 and max(losses) - min(losses) <= 1e-7 * max(1.0, abs(losses[0])):
-        if moved:
+        if first_step and first_step < 1e-7 * max(1.0, abs(losses[0])):  # gradients there, steps too small
+            cause = (
+                f"the learning rate is too small: each step should lower the loss by about lr x |gradient|^2 = "
+                f"{first_step:.3g}, too little to show. Try a learning rate 100 to 1000 times larger."
+            )
+        elif moved:
             cause = (
                 "the parameters changed but the loss did not: it is computed from a reconstruction "
                 "made once, before the loop. Compute the reconstruction inside the loop."
@@ -152,11 +183,15 @@ def check_setup(
     return report
 
 
-def _take_steps(named, in_optimizer, names, optimizer, compute_loss, steps, report: SetupReport) -> None:
+def _take_steps(named, in_optimizer, names, optimizer, compute_loss, steps, report: SetupReport) -> float | None:
+    """Take the steps, recording each loss; return lr x |gradient|^2 of the first step, the
+    decrease plain gradient descent predicts for it (None when no step was taken)."""
+    predicted = None
     for step in range(steps):
         optimizer.zero_grad(set_to_none=True)
         for _, p in named:
-            p.grad = None
+            if p.is_leaf:
+                p.grad = None
         loss = compute_loss()
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
             raise TypeError("compute_loss must return the loss as a single-number tensor")
@@ -166,7 +201,7 @@ def _take_steps(named, in_optimizer, names, optimizer, compute_loss, steps, repo
                 "the loss does not depend on any tensor that requires grad (was it computed under "
                 "torch.no_grad(), or from .detach()ed or .item() values?), so backward() has nothing to do."
             )
-            return
+            return predicted
         try:
             loss.backward()
         except RuntimeError as err:
@@ -178,10 +213,15 @@ def _take_steps(named, in_optimizer, names, optimizer, compute_loss, steps, repo
                 "retain_graph=True silences this error but does not fix it: compute the reconstruction "
                 "(and the loss) inside the loop."
             )
-            return
+            return predicted
         if step == 0:
+            predicted = sum(
+                float(group.get("lr", 0.0))
+                * sum(float((p.grad.double() ** 2).sum()) for p in group["params"] if p.grad is not None)
+                for group in optimizer.param_groups
+            )
             for name, p in named:
-                if p.requires_grad and p.grad is None:
+                if p.requires_grad and p.is_leaf and p.grad is None:
                     report.problems.append(f"{name} never receives a gradient: the loss does not depend on it.")
             for i, p in enumerate(in_optimizer):
                 if id(p) not in names and p.requires_grad and p.grad is None:
@@ -189,3 +229,4 @@ def _take_steps(named, in_optimizer, names, optimizer, compute_loss, steps, repo
                         f"the optimizer's entry {i} ({_describe(p)}) gets no gradient: the loss does not depend on it."
                     )
         optimizer.step()
+    return predicted

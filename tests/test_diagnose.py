@@ -3,6 +3,8 @@ the fixed one must pass, and the check must leave every tensor and the optimizer
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -252,3 +254,55 @@ def test_an_empty_report_says_so_instead_of_failing():
 
     assert str(SetupReport()) == "Nothing checked yet: this report is empty (make one with ae.check_setup)."
     assert str(SetupReport(problems=["x is not in the optimizer"])).startswith("1 problem(s) found:")
+
+
+def forward(params, x):
+    return (x @ params["wEncoder"] + params["bEncoder"]) @ params["wDecoder"] + params["bDecoder"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_non_finite_loss_is_a_problem_not_a_pass(bad):
+    params = raw_params()
+    x = torch.rand(20, 2)
+    x[3, 1] = bad
+    report = check_setup(
+        params, torch.optim.SGD(params.values(), lr=0.01), lambda: nn.functional.mse_loss(forward(params, x), x)
+    )
+    assert not report.ok
+    assert any(re.search(r"the loss is (nan|inf) at step 1", p) and "torch.isfinite" in p for p in report.problems)
+
+
+def test_a_computed_weight_is_named_as_not_a_leaf():
+    params = raw_params()
+    params["wEncoder"] = torch.randn(2, 1, requires_grad=True) * 0.1  # the usual slip
+    x = torch.rand(20, 2)
+    others = [p for name, p in params.items() if name != "wEncoder"]
+    report = check_setup(
+        params, torch.optim.SGD(others, lr=0.01), lambda: nn.functional.mse_loss(forward(params, x), x)
+    )
+    problems = [p for p in report.problems if p.startswith("wEncoder")]
+    assert len(problems) == 1 and "not a leaf" in problems[0] and "requires_grad_()" in problems[0]
+
+
+def test_a_learning_rate_too_small_to_show_is_blamed_not_the_loop():
+    params = raw_params()
+    x = torch.rand(20, 2)
+    report = check_setup(
+        params, torch.optim.SGD(params.values(), lr=1e-10), lambda: nn.functional.mse_loss(forward(params, x), x)
+    )
+    assert len(report.problems) == 1 and "the learning rate is too small" in report.problems[0]
+    assert "before the loop" not in report.problems[0]
+
+
+def test_it_leaves_no_trace_in_batchnorm_statistics_or_the_random_generator():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 3))
+    x = torch.randn(16, 3)
+    before = {name: b.clone() for name, b in model.named_buffers()}
+    rng = torch.random.get_rng_state()
+    report = check_setup(
+        model, torch.optim.SGD(model.parameters(), lr=0.1), lambda: nn.functional.mse_loss(model(x), x)
+    )
+    assert report.ok
+    assert all(torch.equal(b, before[name]) for name, b in model.named_buffers())
+    assert torch.equal(torch.random.get_rng_state(), rng)
