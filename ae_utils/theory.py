@@ -50,15 +50,17 @@ def eckart_young_floor(x: torch.Tensor, k: int) -> float:
     return floor
 
 
-def _optimum(x: torch.Tensor, k: int, scale: float = 1.0, shift: torch.Tensor | None = None) -> list[torch.Tensor]:
+def _optimum(
+    x: torch.Tensor, k: int, scale: float = 1.0, shift: torch.Tensor | None = None, basis: torch.Tensor | None = None
+) -> list[torch.Tensor]:
     """A global minimum: encoder = top-k principal basis * scale, decoder = its transpose / scale,
     and the code offset by ``shift`` (the encoder's bias moves, the decoder's compensates).
 
     Every ``scale`` and ``shift`` gives the same reconstructions and loss; the curvature differs.
     """
     mean = x.mean(dim=0)
-    _, vectors = torch.linalg.eigh(covariance(x))
-    basis = vectors[:, -k:]  # (D, k), orthonormal
+    if basis is None:
+        basis = torch.linalg.eigh(covariance(x))[1][:, -k:]  # (D, k), orthonormal
     w_encoder, w_decoder = basis * scale, basis.T / scale
     shift = torch.zeros(k, dtype=x.dtype) if shift is None else shift
     b_encoder = shift - mean @ w_encoder
@@ -82,11 +84,12 @@ def _golden_minimum(f, lo: float, hi: float, iterations: int = 40) -> tuple[floa
     return (a, fa) if fa < fb else (b, fb)
 
 
-def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 500) -> float:
+def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 500, start: list | None = None) -> float:
     """The largest eigenvalue of the Hessian of ``nn.MSELoss()`` at ``params``.
 
     Small problems use the dense Hessian; large ones power iteration with Hessian-vector
-    products (the Hessian at a minimum has no negative eigenvalues).
+    products (the Hessian at a minimum has no negative eigenvalues), started from
+    ``start[0]`` when given (the top eigenvector of a nearby point), which it then updates.
     """
     shapes = [p.shape for p in params]
     sizes = [p.numel() for p in params]
@@ -102,6 +105,8 @@ def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 50
     flat.requires_grad_()
     (grad,) = torch.autograd.grad(loss_of(flat), flat, create_graph=True)
     vector = torch.randn(flat.shape, generator=torch.Generator().manual_seed(0), dtype=flat.dtype)
+    if start is not None and start[0] is not None:
+        vector = start[0].clone()
     top = 0.0
     for _ in range(iterations):
         vector = vector / vector.norm()
@@ -109,9 +114,11 @@ def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 50
         estimate = float(product @ vector)
         vector = product.detach()
         if abs(estimate - top) <= 1e-9 * abs(estimate):
-            return estimate
+            break
         top = estimate
-    return top
+    if start is not None:
+        start[0] = vector / vector.norm()
+    return estimate
 
 
 def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
@@ -133,11 +140,14 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
     """
     x = checks.data_matrix(x)
     k = checks.bottleneck_width(k, x.shape[1])
+    rounds = checks.whole_number("rounds", rounds, why="without a search the bound is that of one arbitrary minimum")
     log_scale, shift = 0.0, torch.zeros(k, dtype=x.dtype)
     spread = float(x.std(dim=0).norm()) + float(x.mean(dim=0).norm()) + 1.0
+    basis = torch.linalg.eigh(covariance(x))[1][:, -k:]  # once: every minimum of the family shares it
+    warm = [None]  # the last top eigenvector: the next point is near, so power iteration starts there
 
     def sharpness_at(log_a: float, c: torch.Tensor) -> float:
-        return _sharpness(x, _optimum(x, k, math.exp(log_a), c))
+        return _sharpness(x, _optimum(x, k, math.exp(log_a), c, basis), start=warm)
 
     best = sharpness_at(log_scale, shift)
     for _ in range(rounds):

@@ -278,3 +278,9 @@ def test_floor_of_huge_data_is_computed_or_refused_never_nan():
     assert eckart_young_floor(x * 1e154, 1) == pytest.approx(small * 1e308, rel=1e-9)
     with pytest.raises(ValueError, match="beyond float64's range; rescale the data"):
         eckart_young_floor(x * 1e200, 1)
+
+
+def test_max_stable_lr_needs_at_least_one_round_of_search():
+    x = torch.rand(30, 2, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="rounds must be a whole number of at least 1, got 0"):
+        max_stable_lr(x, 1, rounds=0)
