@@ -1,6 +1,6 @@
 """Argument checks shared by every module of ``ae_utils``: each names the argument, says what
-was wrong and how to fix it. Used throughout; taught in notebook 01, section 3 (what makes a
-training set-up wrong)."""
+was wrong and how to fix it. No notebook teaches this module; learners meet its messages when a
+call is wrong (notebook 01, section 3, shows the course's own checker, ``check_setup``)."""
 
 from __future__ import annotations
 

@@ -53,11 +53,15 @@ IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049  # IDX: unsigned bytes, 3 dimensions / 1
 
 
 class DatasetNotFound(RuntimeError):
-    """No folder holds the split, and it could not be (or was not allowed to be) downloaded."""
+    """No folder holds the split, and it could not be (or was not allowed to be) downloaded.
+
+    Raised by ``load_images`` (notebook 03, section 1)."""
 
 
 class DatasetCorrupt(RuntimeError):
-    """A data file failed its MD5 check or is not a valid IDX file; it was not used."""
+    """A data file failed its MD5 check or is not a valid IDX file; it was not used.
+
+    Raised by ``load_images`` (notebook 03, section 1)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ def load_images(
     Looks in ``root``, ``$AE_DATA_DIR``, the project's ``data/`` and ``/usr/share/datasets/<name>/``
     in that order; downloads the split when it is nowhere and ``download`` is true.
     Raises ``DatasetNotFound`` when it cannot get the files, ``DatasetCorrupt`` for a bad file.
+
+    Taught in notebook 03, section 1.
     """
     where, spec, files = _find_split(name, split, root, download)
     return _read_split(where, files, spec)

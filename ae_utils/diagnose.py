@@ -23,7 +23,10 @@ from . import checks
 
 @dataclass
 class SetupReport:
-    """The checker's findings: ``problems`` in plain words, and the losses it saw."""
+    """The checker's findings: ``problems`` in plain words, and the losses it saw.
+
+    Taught in notebook 01, section 3.
+    """
 
     problems: list[str] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
@@ -92,6 +95,8 @@ def check_setup(
     steps: how many optimizer steps to take to see whether the loss moves (at least 2).
 
     Every tensor and the optimizer's state are restored afterwards.
+
+    Taught in notebook 01, section 3 (a checker for "why does my loss not change?").
     """
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")

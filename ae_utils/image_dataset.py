@@ -16,7 +16,7 @@ import torch
 class ImageDataset(torch.utils.data.Dataset):
     """``images`` (N, H, W) floats in [0, 1] that are whole multiples of 1/255 (as ``ae.load_images``
     returns them), ``labels`` (N,); item ``i`` is ``(transform(PIL image), int label)``, or the
-    PIL image itself without a ``transform``."""
+    PIL image itself without a ``transform``. Taught in notebook 03, section 3."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform=None) -> None:
         if not isinstance(images, torch.Tensor) or images.ndim != 3 or not images.is_floating_point():

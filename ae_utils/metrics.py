@@ -22,6 +22,8 @@ def reconstruction_loss(
     ``loss_fn`` must average over its elements (as ``nn.MSELoss()``, ``nn.BCELoss()`` and
     ``nn.BCEWithLogitsLoss()`` do by default); it is ``nn.MSELoss()`` when not given. An
     ``nn.Module`` is evaluated in eval mode and handed back in the mode it was in.
+
+    Taught in notebook 03, section 3.
     """
     if not isinstance(x, torch.Tensor) or x.ndim < 2 or len(x) == 0:
         raise ValueError("x must be a non-empty tensor of samples, shaped (samples, ...)")

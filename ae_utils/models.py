@@ -9,7 +9,10 @@ from . import checks
 
 
 def linear_ae_reconstruction(x, w_encoder, b_encoder, w_decoder, b_decoder) -> torch.Tensor:
-    """The learner's forward pass: ``(x @ w_encoder + b_encoder) @ w_decoder + b_decoder``."""
+    """The learner's forward pass: ``(x @ w_encoder + b_encoder) @ w_decoder + b_decoder``.
+
+    Taught in notebook 01, section 2 (written out there as ``reconstruct``).
+    """
     return (x @ w_encoder + b_encoder) @ w_decoder + b_decoder
 
 
@@ -19,6 +22,8 @@ def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | N
     Drawn in the question's order and shapes: ``wEncoder (D, k)``, ``wDecoder (k, D)``,
     ``bEncoder (k,)``, ``bDecoder (1, D)``; all require grad. ``raw_linear_ae_forward(params)`` turns them into
     the forward function ``x -> reconstruction``.
+
+    Taught in notebook 01, section 4.
     """
     features, hidden = checks.whole_number("features", features), checks.whole_number("hidden", hidden)
     shapes = {
@@ -31,7 +36,10 @@ def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | N
 
 
 def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
-    """The forward function ``x -> reconstruction`` of a ``raw_linear_ae``."""
+    """The forward function ``x -> reconstruction`` of a ``raw_linear_ae``.
+
+    Taught in notebook 01, section 4.
+    """
     missing = {"wEncoder", "bEncoder", "wDecoder", "bDecoder"} - set(params)
     if missing:
         raise KeyError(f"params lacks {sorted(missing)}; make them with raw_linear_ae()")

@@ -24,6 +24,8 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     Returns ``(mean (D,), components (k, D), variances (k,))``: the components are orthonormal
     rows ordered by the variance they keep (the covariance's eigenvalues, dividing by N).
     Each component's sign is fixed so that its largest entry in absolute value is positive.
+
+    Taught in notebook 04, section 1.
     """
     data = checks.data_matrix(x)
     k = checks.bottleneck_width(k, data.shape[1])
@@ -35,7 +37,10 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 
 def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
-    """Project ``x`` onto the span of ``components`` (rows, orthonormal) around ``mean``, and back."""
+    """Project ``x`` onto the span of ``components`` (rows, orthonormal) around ``mean``, and back.
+
+    Taught in notebook 04, section 1 (and the slider over k in section 3).
+    """
     for name, value in (("x", x), ("mean", mean), ("components", components)):
         if not isinstance(value, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}; use the outputs of ae.pca")
@@ -70,7 +75,10 @@ def _orthonormal_columns(a: torch.Tensor, name: str) -> torch.Tensor:
 
 def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """The principal angles, in degrees and ascending, between the column spaces of ``a`` (D, k)
-    and ``b`` (D, m): 0 where they share a direction, 90 where they are orthogonal."""
+    and ``b`` (D, m): 0 where they share a direction, 90 where they are orthogonal.
+
+    Taught in notebook 04, sections 1 and 2 (same subspace, different basis).
+    """
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"the subspaces live in different spaces: {a.shape[0]} and {b.shape[0]} rows")
     qa, qb = _orthonormal_columns(a, "a"), _orthonormal_columns(b, "b")
@@ -86,6 +94,8 @@ def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.
     ``(components (k, D), variances (k,))``, largest first, signs fixed as in ``pca``. When the
     column space is the top-k principal subspace (as at a linear autoencoder's minimum),
     these are the top-k principal components.
+
+    Taught in notebook 04, section 2 (one Rayleigh-Ritz step).
     """
     data = checks.data_matrix(x)
     if decoder_weight.ndim != 2 or decoder_weight.shape[0] != data.shape[1]:

@@ -68,6 +68,8 @@ def plot_losses(
     runs: a ``History`` or a list of losses; a list of those; or a dict label -> run.
     floor: draw this value as a dashed horizontal line (the Eckart-Young floor, say).
     log: use a logarithmic loss axis.
+
+    Taught in notebook 01, sections 4 and 5.
     """
     pairs = _as_runs(runs, labels)
     if not pairs or all(len(losses) == 0 for _, losses in pairs):

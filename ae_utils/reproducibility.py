@@ -14,7 +14,10 @@ DEVICE_VARIABLE = "AE_DEVICE"
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with ``seed``."""
+    """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with ``seed``.
+
+    Taught in the set-up cell of every notebook.
+    """
     seed = checks.whole_number("seed", seed, 0, why="NumPy cannot use negative seeds")
     if seed >= 2**32:
         raise ValueError(f"seed must lie in [0, 2**32), got {seed}; NumPy cannot use larger seeds")
@@ -33,6 +36,8 @@ def pick_device(verbose: bool = True) -> torch.device:
 
     The environment variable ``AE_DEVICE`` (for example ``cpu``) overrides the choice.
     With ``verbose`` the choice is printed once, with the reason.
+
+    Taught in the set-up cell of notebook 03.
     """
     wanted = os.environ.get(DEVICE_VARIABLE, "").strip()
     if wanted:

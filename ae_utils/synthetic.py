@@ -17,6 +17,9 @@ def correlated_data(n: int = 100, generator: torch.Generator | None = None) -> t
         x[:, 1] = 0.5 * x[:, 0] + x[:, 1]
 
     drawing from ``generator`` (or torch's global generator when it is None).
+
+    Taught in notebook 02, section 2, and notebook 04, section 1 (notebook 01, section 1, builds the
+    same data line by line, as the learner did).
     """
     n = checks.whole_number("n", n, 2, why="a covariance needs two points")
     x = torch.rand(n, 2, generator=generator)

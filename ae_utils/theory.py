@@ -30,6 +30,8 @@ def eckart_young_floor(x: torch.Tensor, k: int) -> float:
     with a k-unit bottleneck and biases can reach on ``x`` of shape (N, D).
 
     It equals (1/D) times the sum of the covariance's eigenvalues beyond the k largest.
+
+    Taught in notebook 01, section 5 (the floor), and notebook 04, section 1.
     """
     cov = covariance(x)
     scale = 1.0
@@ -137,6 +139,8 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
 
     Below it, a run from a random start can still blow up on the way: starting points far
     from the minimum are sharper.
+
+    Taught in notebook 01, section 6 (where training diverges).
     """
     x = checks.data_matrix(x)
     k = checks.bottleneck_width(k, x.shape[1])

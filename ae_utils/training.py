@@ -24,7 +24,10 @@ AUTO_PROGRESS_STEPS = 5_000
 
 @dataclass
 class History:
-    """What a training run recorded: the loss at each step, and each evaluation with its step."""
+    """What a training run recorded: the loss at each step, and each evaluation with its step.
+
+    Taught in notebook 01, section 4.
+    """
 
     losses: list[float] = field(default_factory=list)
     evaluations: list[float] = field(default_factory=list)
@@ -51,7 +54,10 @@ class History:
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite. ``history`` holds the steps taken before it did."""
+    """The loss became NaN or infinite. ``history`` holds the steps taken before it did.
+
+    Taught in notebook 01, section 6.
+    """
 
     def __init__(self, message: str, step: int, lr: float, history: History):
         super().__init__(message)

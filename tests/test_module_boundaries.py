@@ -1,6 +1,7 @@
 """Each module of ae_utils uses only the public names of the others (checked in the source)."""
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ae_utils"
@@ -65,3 +66,17 @@ def test_the_rule_finds_an_import_of_fast(tmp_path):
     (tmp_path / "models.py").write_text("import ae_utils.fast\n")
     (tmp_path / "plots.py").write_text("from . import checks\n")
     assert fast_imports(tmp_path) == ["metrics.py", "models.py", "training.py"]
+
+
+def test_every_public_function_and_class_names_the_notebook_that_teaches_it():
+    import inspect
+
+    import ae_utils as ae
+
+    public = [
+        getattr(ae, name)
+        for name in ae.__all__
+        if inspect.isfunction(getattr(ae, name)) or inspect.isclass(getattr(ae, name))
+    ]
+    missing = [obj.__name__ for obj in public if not re.search(r"notebook 0[1-4]|every notebook", obj.__doc__ or "")]
+    assert len(public) > 20 and missing == []
