@@ -122,3 +122,15 @@ def bottleneck_width(k, dim: int) -> int:
             "(With k >= D a linear autoencoder can learn the identity, so its floor is 0.)"
         )
     return k
+
+
+def reconstruction_shape(output, x: torch.Tensor) -> None:
+    """A model's output for the batch ``x`` must be a tensor of ``x``'s shape: another shape would
+    broadcast silently in the loss."""
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(f"the model must return a tensor, got {type(output).__name__}")
+    if output.shape != x.shape:
+        raise ValueError(
+            f"the model's output has shape {tuple(output.shape)} but its input has shape "
+            f"{tuple(x.shape)}: an autoencoder's decoder must map back to the input's shape"
+        )

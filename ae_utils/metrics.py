@@ -42,12 +42,7 @@ def reconstruction_loss(
         for start in range(0, len(x), batch_size):
             chunk = x[start : start + batch_size]
             out = model(chunk)
-            if not isinstance(out, torch.Tensor) or out.shape != chunk.shape:  # else the loss broadcasts silently
-                shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-                raise ValueError(
-                    f"the model's output has shape {shape} but its input has shape {tuple(chunk.shape)}; "
-                    "compare like with like (for example images of shape (N, 28, 28) with a model that returns them)"
-                )
+            checks.reconstruction_shape(out, chunk)  # another shape would broadcast silently in the loss
             total += float(loss_fn(out, chunk)) * len(chunk)
         return total / len(x)
     finally:

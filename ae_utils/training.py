@@ -65,6 +65,13 @@ class TrainingDiverged(FloatingPointError):
         self.lr = lr
         self.history = history
 
+    @classmethod
+    def at_next_step(cls, value: float, history: History, optimizer, stability_limit: float | None = None):
+        """The error for a loss of ``value`` at the step after those ``history`` holds."""
+        step = history.steps + 1
+        message = divergence_message(value, step, optimizer, stability_limit)
+        return cls(message, step=step, lr=learning_rate(optimizer), history=history)
+
     def __reduce__(self):  # pickle and copy.deepcopy rebuild it with all four arguments
         return (type(self), (str(self), self.step, self.lr, self.history))
 
@@ -238,7 +245,7 @@ def train(
                 taken += 1
                 reconstruction = model(x)  # the answer's four steps: forward and loss,
                 if history.steps == 0:
-                    _check_first_step(reconstruction, x)  # a wrong shape would broadcast silently
+                    checks.reconstruction_shape(reconstruction, x)  # a wrong shape would broadcast silently
                 loss = loss_fn(reconstruction, x)
                 value = _checked(loss, history, optimizer, stability_limit)
                 optimizer.zero_grad()  # clear the last step's gradients,
@@ -282,23 +289,8 @@ def _checked(loss: torch.Tensor, history: History, optimizer, stability_limit) -
             )
     value = loss.item()
     if not math.isfinite(value):
-        raise TrainingDiverged(
-            divergence_message(value, history.steps + 1, optimizer, stability_limit),
-            step=history.steps + 1,
-            lr=learning_rate(optimizer),
-            history=history,
-        )
+        raise TrainingDiverged.at_next_step(value, history, optimizer, stability_limit)
     return value
-
-
-def _check_first_step(reconstruction, x: torch.Tensor) -> None:
-    if not isinstance(reconstruction, torch.Tensor):
-        raise TypeError(f"the model must return a tensor, got {type(reconstruction).__name__}")
-    if reconstruction.shape != x.shape:
-        raise ValueError(
-            f"the model's output has shape {tuple(reconstruction.shape)} but its input has shape "
-            f"{tuple(x.shape)}: an autoencoder's decoder must map back to the input's shape"
-        )
 
 
 def divergence_message(value: float, step: int, optimizer, stability_limit: float | None) -> str:

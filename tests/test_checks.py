@@ -93,3 +93,11 @@ def test_a_learning_rate_that_cannot_train_is_refused(lr):
 def test_not_an_optimizer_is_a_type_error():
     with pytest.raises(TypeError, match=r"optimizer must be a torch.optim.Optimizer, got list"):
         checks.optimizer([torch.zeros(1, requires_grad=True)])
+
+
+def test_reconstruction_shape_names_both_shapes():
+    checks.reconstruction_shape(torch.zeros(4, 28, 28), torch.zeros(4, 28, 28))
+    with pytest.raises(ValueError, match=r"output has shape \(4, 784\) but its input has shape \(4, 28, 28\)"):
+        checks.reconstruction_shape(torch.zeros(4, 784), torch.zeros(4, 28, 28))
+    with pytest.raises(TypeError, match="the model must return a tensor, got tuple"):
+        checks.reconstruction_shape((torch.zeros(4, 2),), torch.zeros(4, 2))

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .. import checks
-from ..training import History, TrainingDiverged, divergence_message, learning_rate
+from ..training import History, TrainingDiverged
 
 WARMUP_STEPS = 3  # eager steps on a side stream before capture, as CUDA graphs require
 
@@ -117,11 +117,7 @@ class _GraphedStep:
     def eager(self, x: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
         out = self.model(x)
-        if out.shape != x.shape:  # a wrong shape would broadcast silently in the loss
-            raise ValueError(
-                f"the model's output has shape {tuple(out.shape)} but its input has shape {tuple(x.shape)}: "
-                "an autoencoder's decoder must map back to the input's shape"
-            )
+        checks.reconstruction_shape(out, x)  # another shape would broadcast silently in the loss
         loss = self.loss_fn(out, x)
         loss.backward()
         self.optimizer.step()
@@ -158,11 +154,5 @@ def _record(losses: torch.Tensor, history: History, optimizer) -> None:
     """Read one epoch's losses from the device at once; stop at the first non-finite one."""
     for value in losses.tolist():
         if not math.isfinite(value):
-            step = history.steps + 1
-            raise TrainingDiverged(
-                divergence_message(value, step, optimizer, None),
-                step=step,
-                lr=learning_rate(optimizer),
-                history=history,
-            )
+            raise TrainingDiverged.at_next_step(value, history, optimizer)
         history.losses.append(value)

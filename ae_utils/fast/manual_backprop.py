@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .. import checks
-from ..training import History, TrainingDiverged, divergence_message, learning_rate
+from ..training import History, TrainingDiverged
 
 SUPPORTED = (
     "an nn.Sequential (nested ones are read in order) of nn.Linear layers, each but the last "
@@ -312,20 +312,11 @@ def train_manual(
                 break
             x = data if order is None else torch.index_select(data, 0, order[start : start + size])
             out = manual.forward(x)
-            if history.steps == 0 and out.shape != x.shape:
-                raise ValueError(
-                    f"the model's output has shape {tuple(out.shape)} but its input has shape "
-                    f"{tuple(x.shape)}: an autoencoder's decoder must map back to the input's shape"
-                )
+            if history.steps == 0:
+                checks.reconstruction_shape(out, x)
             value = manual.loss(x)
             if not math.isfinite(value):
-                step = history.steps + 1
-                raise TrainingDiverged(
-                    divergence_message(value, step, optimizer, None),
-                    step=step,
-                    lr=learning_rate(optimizer),
-                    history=history,
-                )
+                raise TrainingDiverged.at_next_step(value, history, optimizer)
             optimizer.zero_grad()
             manual.backward(x)
             optimizer.step()
