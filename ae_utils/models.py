@@ -40,6 +40,8 @@ def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
 
     Taught in notebook 01, section 4.
     """
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be the dict that raw_linear_ae() returns, got {type(params).__name__}")
     missing = {"wEncoder", "bEncoder", "wDecoder", "bDecoder"} - set(params)
     if missing:
         raise KeyError(f"params lacks {sorted(missing)}; make them with raw_linear_ae()")

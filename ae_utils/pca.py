@@ -79,6 +79,9 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
     Taught in notebook 04, sections 1 and 2 (same subspace, different basis).
     """
+    for name, value in (("a", a), ("b", b)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor whose columns span a subspace, got {type(value).__name__}")
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"the subspaces live in different spaces: {a.shape[0]} and {b.shape[0]} rows")
     qa, qb = _orthonormal_columns(a, "a"), _orthonormal_columns(b, "b")
@@ -97,6 +100,11 @@ def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.
 
     Taught in notebook 04, section 2 (one Rayleigh-Ritz step).
     """
+    if not isinstance(decoder_weight, torch.Tensor):
+        raise TypeError(
+            f"decoder_weight must be a torch.Tensor (D, k), got {type(decoder_weight).__name__}; "
+            "for an nn.Linear decoder pass decoder.weight.detach()"
+        )
     data = checks.data_matrix(x)
     if decoder_weight.ndim != 2 or decoder_weight.shape[0] != data.shape[1]:
         raise ValueError(

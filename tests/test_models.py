@@ -186,3 +186,9 @@ def test_notebook_03_checks_its_model_against_the_answers_printed_structure():
     assert len(checking) == 1
     assert ANSWER_REPR.read_text().strip() in checking[0]
     assert printed_lines(checking[0].split('"""')[1]) == printed_lines(ANSWER_REPR.read_text())
+
+
+@pytest.mark.parametrize("params", [None, [torch.zeros(2, 1)], "wEncoder"])
+def test_forward_needs_the_dict_of_raw_linear_ae(params):
+    with pytest.raises(TypeError, match=r"params must be the dict that raw_linear_ae\(\) returns"):
+        raw_linear_ae_forward(params)

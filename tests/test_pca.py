@@ -140,3 +140,13 @@ def test_pca_reconstruct_refuses_components_that_are_not_orthonormal():
             pca_reconstruct(x, mean, bad)
     with pytest.raises(TypeError, match="components must be a torch.Tensor, got list"):
         pca_reconstruct(x, mean, components.tolist())
+
+
+def test_wrong_types_name_the_argument():
+    x = torch.randn(20, 3, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match="b must be a torch.Tensor whose columns span a subspace, got list"):
+        principal_angles(torch.eye(3)[:, :1], [[1.0], [0.0], [0.0]])
+    with pytest.raises(TypeError, match="a must be a torch.Tensor whose columns span a subspace, got NoneType"):
+        principal_angles(None, torch.eye(3)[:, :1])
+    with pytest.raises(TypeError, match="decoder_weight must be a torch.Tensor .* got ndarray"):
+        rayleigh_ritz(np.eye(3)[:, :2], x)
