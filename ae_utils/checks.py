@@ -69,11 +69,9 @@ def optimizer(opt, parameters=None, data: torch.Tensor | None = None) -> None:
                     f"the learning rate must be a positive number, got lr={lr}; "
                     "with lr <= 0 the optimizer never moves the parameters (or moves them uphill)"
                 )
+    data_memory = None if data is None else (data.untyped_storage().data_ptr(), data.device)
     for p in held:
-        if data is not None and (
-            p is data
-            or (p.untyped_storage().data_ptr() == data.untyped_storage().data_ptr() and p.device == data.device)
-        ):
+        if data_memory is not None and (p.untyped_storage().data_ptr(), p.device) == data_memory:  # data or a view
             raise ValueError(
                 f"the optimizer holds the training data (a tensor of shape {tuple(p.shape)}): each step would "
                 "change the data, not the model. Pass the model's parameters, for example model.parameters()"

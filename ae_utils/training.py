@@ -297,10 +297,10 @@ def divergence_message(value: float, step: int, optimizer, stability_limit: floa
     """What to tell a learner whose loss became ``value`` (NaN or infinite) at ``step``."""
     lr = learning_rate(optimizer)
     what = "NaN" if math.isnan(value) else "infinite"
-    broken = [
+    broken = step == 1 and [  # looked for only before the first step: then the learning rate cannot be the cause
         tuple(p.shape) for group in optimizer.param_groups for p in group["params"] if not torch.isfinite(p).all()
     ]
-    if step == 1 and broken:  # nothing was stepped yet: the learning rate is not the cause
+    if broken:
         return (
             f"Training stopped at step 1: the loss became {what} because the parameters hold NaN or infinite "
             f"values before any step was taken (tensors of shape {', '.join(map(str, broken[:3]))}). "
