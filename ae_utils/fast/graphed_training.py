@@ -7,6 +7,11 @@ batch: one launch per batch. The batch is gathered into a fixed input buffer fir
 device, so nothing is copied from the host. Losses stay on the device and are read once per
 epoch, when they are also checked for NaN or infinity.
 
+What it speeds up: on an NVIDIA H100 (Fashion-MNIST's 60,000 images, batch 64, the answer's
+model; ``benchmarks/mnist_training.py`` section 3, figures in the course guide) the answer's 10
+epochs took 2.19 s, against 21.9 s for ``ae.train`` with the same data on the GPU (10x) and 72.8 s
+for the answer's own DataLoader loop (33x).
+
 On any other device (the CPU) the same function takes the same steps eagerly, so the code
 path is the same and its results can be tested anywhere; only the capture is CUDA's.
 The optimizer must be created with ``capturable=True`` on CUDA (``torch.optim.Adam`` and
@@ -112,6 +117,7 @@ class _GraphedStep:
         self.model, self.optimizer, self.loss_fn, self.static_x = model, optimizer, loss_fn, static_x
         self.graphed, self.taken = graphed, 0
         self.graph: torch.cuda.CUDAGraph | None = None
+        self.side: torch.cuda.Stream | None = None
         self.static_loss: torch.Tensor | None = None
 
     def eager(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,15 +131,16 @@ class _GraphedStep:
 
     def __call__(self) -> torch.Tensor:
         self.taken += 1
-        if not self.graphed or self.taken <= WARMUP_STEPS:
-            if self.graphed:  # warm-up steps run on a side stream before capture
-                side = torch.cuda.Stream()
-                side.wait_stream(torch.cuda.current_stream())
-                with torch.cuda.stream(side):
-                    loss = self.eager(self.static_x)
-                torch.cuda.current_stream().wait_stream(side)
-                return loss
+        if not self.graphed:
             return self.eager(self.static_x)
+        if self.taken <= WARMUP_STEPS:  # warm-up steps run on one side stream before capture
+            if self.side is None:
+                self.side = torch.cuda.Stream()
+            self.side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(self.side):
+                loss = self.eager(self.static_x)
+            torch.cuda.current_stream().wait_stream(self.side)
+            return loss
         if self.graph is None:
             self._capture()  # the capture itself takes this batch's step
             return self.static_loss  # the caller copies it before the next replay
@@ -141,12 +148,14 @@ class _GraphedStep:
         return self.static_loss
 
     def _capture(self) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.static_loss = self.loss_fn(self.model(self.static_x), self.static_x)
-            self.static_loss.backward()
-            self.optimizer.step()
+            # eager() returns the loss detached: no tensor keeps the captured autograd graph, and with it
+            # the parameters' AccumulateGrad nodes on the capture stream, alive. The last, smaller batch
+            # of each epoch then builds fresh nodes on the current stream: a kept node warned "The
+            # AccumulateGrad node's stream does not match the stream of the node that produced the
+            # incoming gradient" on it.
+            self.static_loss = self.eager(self.static_x)
         self.graph.replay()  # capture records the step without running it
 
 
