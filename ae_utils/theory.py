@@ -15,7 +15,6 @@ import math
 import torch
 
 from . import checks
-from .models import linear_ae_reconstruction
 
 
 def covariance(x: torch.Tensor) -> torch.Tensor:
@@ -86,41 +85,123 @@ def _golden_minimum(f, lo: float, hi: float, iterations: int = 40) -> tuple[floa
     return (a, fa) if fa < fb else (b, fb)
 
 
-def _sharpness(x: torch.Tensor, params: list[torch.Tensor], iterations: int = 500, start: list | None = None) -> float:
+def _hessian_products(x: torch.Tensor, params: list[torch.Tensor], directions: torch.Tensor) -> torch.Tensor:
+    """H @ v for each row v of ``directions`` (shape (m, P)), H the Hessian of ``nn.MSELoss()``
+    of the linear autoencoder ``params`` (encoder weight and bias, decoder weight and bias,
+    flattened in that order into P numbers) on ``x``.
+
+    Written out instead of differentiated twice: the residual R = (x A + b) B + c - x is
+    bilinear in the encoder (A, b) and the decoder (B, c), so for a direction v with Jv the
+    change of R to first order and q(v) = (x dA + db) dB its second-order change, the loss
+    (1/ND)|R|^2 has H v = (2/ND) (J^T J v + the gradient of <R, q(v)> in v).
+    """
+    w_encoder, b_encoder, w_decoder, b_decoder = params
+    n, d = x.shape
+    sizes = [p.numel() for p in params]
+    if directions.ndim != 2 or directions.shape[1] != sum(sizes):
+        raise ValueError(
+            f"directions must have shape (m, {sum(sizes)}), one row per direction, got {tuple(directions.shape)}"
+        )
+    m = directions.shape[0]
+    pieces = torch.split(directions, sizes, dim=1)
+    d_we, d_be, d_wd, d_bd = (piece.reshape(m, *p.shape) for piece, p in zip(pieces, params))
+    code = x @ w_encoder + b_encoder  # (N, k)
+    residual = code @ w_decoder + b_decoder - x  # (N, D)
+    d_code = x @ d_we + d_be[:, None, :]  # (m, N, k)
+    jv = d_code @ w_decoder + code @ d_wd + d_bd[:, None, :]  # (m, N, D): R's first-order change
+    to_code = jv @ w_decoder.T  # J^T J v, through the code for the encoder's parameters
+    h_we = x.T @ to_code + (x.T @ residual) @ d_wd.transpose(1, 2)  # ... plus <R, q>'s gradient
+    h_be = to_code.sum(1) + residual.sum(0) @ d_wd.transpose(1, 2)
+    h_wd = code.T @ jv + d_code.transpose(1, 2) @ residual
+    h_bd = jv.sum(1)
+    products = torch.cat([h.reshape(m, -1) for h in (h_we, h_be, h_wd, h_bd)], dim=1)
+    return products * (2.0 / (n * d))
+
+
+# Up to this many parameters every eigenvalue of the dense Hessian is computed; above, the top one by Lanczos.
+EIGVALSH_LIMIT = 300
+# Above this many parameters the Hessian is not built as a matrix (3,000 take 72 MB in float64).
+DENSE_LIMIT = 3_000
+
+
+def _dense_hessian(x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+    """The same Hessian as a (P, P) matrix, from its blocks. With the biases taken into the
+    weights (X = [x, 1], A = [encoder weight; bias], Z = [X A, 1], B = [decoder weight; bias]),
+    J^T J has blocks X^T X (x) W W^T, X^T Z (x) W and Z^T Z (x) I (W the decoder's weight,
+    (x) the Kronecker product, parameters flattened row by row), and <R, q> adds M = X^T R,
+    coupling each code unit's encoder column with the same unit's decoder row."""
+    w_encoder, b_encoder, w_decoder, b_decoder = params
+    n, d = x.shape
+    k = w_encoder.shape[1]
+    ones = torch.ones(n, 1, dtype=x.dtype)
+    x_aug = torch.cat([x, ones], dim=1)  # (N, D+1)
+    code = torch.cat([x @ w_encoder + b_encoder, ones], dim=1)  # (N, k+1)
+    residual = code @ torch.cat([w_decoder, b_decoder[None]]) - x  # (N, D)
+    unit = torch.eye(k, k + 1, dtype=x.dtype)  # encoder unit a meets decoder row a (not the bias row)
+    coupling = torch.einsum("ij,ab->iabj", x_aug.T @ residual, unit).reshape((d + 1) * k, (k + 1) * d)
+    e = (d + 1) * k  # the encoder's parameters come first
+    hessian = torch.empty(e + (k + 1) * d, e + (k + 1) * d, dtype=x.dtype)
+    hessian[:e, :e] = torch.kron(x_aug.T @ x_aug, w_decoder @ w_decoder.T)
+    hessian[:e, e:] = torch.kron(x_aug.T @ code, w_decoder) + coupling
+    hessian[e:, :e] = hessian[:e, e:].T
+    hessian[e:, e:] = torch.kron(code.T @ code, torch.eye(d, dtype=x.dtype))
+    return hessian * (2.0 / (n * d))
+
+
+def _sharpness(x: torch.Tensor, params: list[torch.Tensor], start: list | None = None) -> float:
     """The largest eigenvalue of the Hessian of ``nn.MSELoss()`` at ``params``.
 
-    Small problems use the dense Hessian; large ones power iteration with Hessian-vector
-    products (the Hessian at a minimum has no negative eigenvalues), started from
-    ``start[0]`` when given (the top eigenvector of a nearby point), which it then updates.
+    Small problems (``EIGVALSH_LIMIT``) take every eigenvalue of the dense Hessian; larger ones the top one by
+    Lanczos iteration, with the dense Hessian's products up to ``DENSE_LIMIT`` parameters and
+    Hessian-vector products written out above. Lanczos starts from ``start[0]`` when given
+    (the top eigenvector of a nearby point, which a search over nearby minima passes on) and
+    updates it.
     """
-    shapes = [p.shape for p in params]
-    sizes = [p.numel() for p in params]
+    size = sum(p.numel() for p in params)
+    if size <= EIGVALSH_LIMIT:
+        return float(torch.linalg.eigvalsh(_dense_hessian(x, params))[-1])
+    if size <= DENSE_LIMIT:
+        hessian = _dense_hessian(x, params)
+        product = hessian.__matmul__
+    else:
 
-    def loss_of(flat: torch.Tensor) -> torch.Tensor:
-        parts = [piece.reshape(shape) for piece, shape in zip(torch.split(flat, sizes), shapes)]
-        return torch.mean((linear_ae_reconstruction(x, *parts) - x) ** 2)
+        def product(v: torch.Tensor) -> torch.Tensor:
+            return _hessian_products(x, params, v[None])[0]
 
-    flat = torch.cat([p.reshape(-1) for p in params])
-    if flat.numel() <= 300:
-        hessian = torch.autograd.functional.hessian(loss_of, flat, vectorize=True)
-        return float(torch.linalg.eigvalsh(hessian)[-1])
-    flat.requires_grad_()
-    (grad,) = torch.autograd.grad(loss_of(flat), flat, create_graph=True)
-    vector = torch.randn(flat.shape, generator=torch.Generator().manual_seed(0), dtype=flat.dtype)
-    if start is not None and start[0] is not None:
-        vector = start[0].clone()
-    top = 0.0
-    for _ in range(iterations):
-        vector = vector / vector.norm()
-        (product,) = torch.autograd.grad(grad, flat, grad_outputs=vector, retain_graph=True)
-        estimate = float(product @ vector)
-        vector = product.detach()
-        if abs(estimate - top) <= 1e-9 * abs(estimate):
-            break
-        top = estimate
+    warm = start[0] if start is not None else None
+    if warm is None or warm.shape != (size,):
+        warm = torch.randn(size, generator=torch.Generator().manual_seed(0), dtype=x.dtype)
+    value, vector = _lanczos_top(product, warm)
     if start is not None:
-        start[0] = vector / vector.norm()
-    return estimate
+        start[0] = vector
+    return value
+
+
+def _lanczos_top(product, start: torch.Tensor, steps: int = 300, rtol: float = 1e-11) -> tuple[float, torch.Tensor]:
+    """The largest eigenvalue of the symmetric operator ``product`` and its eigenvector, by
+    Lanczos iteration from ``start`` with full reorthogonalisation. It stops when the Ritz
+    residual |H y - theta y| falls below ``rtol * theta``, which bounds the eigenvalue's error
+    by as much; nearly equal top eigenvalues (a k-unit code has them) slow it little."""
+    size = start.numel()
+    basis = torch.empty(min(steps, size) + 1, size, dtype=start.dtype)
+    basis[0] = start / start.norm()
+    alphas = torch.zeros(len(basis) - 1, dtype=start.dtype)
+    betas = torch.zeros(len(basis) - 1, dtype=start.dtype)
+    for j in range(len(basis) - 1):
+        w = product(basis[j])
+        alphas[j] = w @ basis[j]
+        for _ in range(2):  # twice is enough to keep the basis orthonormal to rounding
+            w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
+        betas[j] = w.norm()
+        if j % 4 == 3 or j == len(basis) - 2 or betas[j] <= 1e-300:  # look at the Ritz values every 4 steps
+            tridiagonal = torch.diag(alphas[: j + 1]) + torch.diag(betas[:j], 1) + torch.diag(betas[:j], -1)
+            thetas, ritz = torch.linalg.eigh(tridiagonal)
+            theta = float(thetas[-1])
+            if float(betas[j]) * abs(float(ritz[-1, -1])) <= rtol * abs(theta) or betas[j] <= 1e-300:
+                break
+        basis[j + 1] = w / betas[j]
+    vector = basis[: j + 1].T @ ritz[:, -1]
+    return theta, vector / vector.norm()
 
 
 def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
@@ -155,6 +236,7 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
 
     best = sharpness_at(log_scale, shift)
     for _ in range(rounds):
+        before = best
         log_scale, best = _golden_minimum(lambda t: sharpness_at(t, shift), -4.0, 4.0)
         for i in range(k):
 
@@ -167,4 +249,6 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
                 along, -4.0 * spread * math.exp(log_scale), 4.0 * spread * math.exp(log_scale)
             )
             shift[i] = value
+        if before - best <= 1e-12 * best:  # a round that no longer flattens: the search has converged
+            break
     return 2.0 / best
