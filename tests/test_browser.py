@@ -1,6 +1,8 @@
 """The sliders, tested where learners use them: each notebook with sliders is opened in
 JupyterLab in a real browser (Debian's Chromium driven by Playwright), run top to bottom,
 and every slider is moved; the picture beneath it must change and no new error may appear.
+And notebook 01's first screen, as a 1366x768 screen shows it, must hold the answer to the
+learner's question.
 
 Screenshots land in artifacts/browser/ (git-ignored). Needs Chromium: on Debian or Ubuntu
 `sudo apt-get install chromium`; set AE_CHROMIUM to use another Chromium binary.
@@ -188,3 +190,62 @@ def test_sliders_render_and_redraw_in_jupyterlab(lab, browser, notebook):
         f"JupyterLab wrote {notebook} while the test ran it: its stored outputs were overwritten "
         f"(restore them with git checkout notebooks/{notebook})"
     )
+
+
+# What a 1366x768 screen shows of a page: the browser's own tabs and address bar take about 110 px.
+FIRST_SCREEN = {"width": 1366, "height": 768 - 110}
+# The three-line answer to "why was my loss flat?" (issue 12): each phrase must be on the first screen.
+FIRST_SCREEN_ANSWER = [
+    "handed the data, not the weights",
+    "computed once, outside the loop",
+    "retain_graph=True",
+]
+
+# Where each phrase is drawn: the rectangle of its first occurrence that is drawn at all (a Range over the
+# notebook's text nodes; a rendered markdown cell also holds its source, hidden, in an editor that draws nothing),
+# and the bottom of what shows of the notebook (the window or the notebook panel, whichever ends first).
+_WHERE_PHRASES_ARE = """(phrases) => {
+  const root = document.querySelector('.jp-Notebook');
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = []; let text = '';
+  while (walker.nextNode()) { nodes.push([walker.currentNode, text.length]); text += walker.currentNode.textContent; }
+  const shown = Math.min(window.innerHeight, root.getBoundingClientRect().bottom);
+  const locate = (i) => {
+    let k = nodes.length - 1;
+    while (nodes[k][1] > i) k--;
+    return [nodes[k][0], i - nodes[k][1]];
+  };
+  return phrases.map(phrase => {
+    for (let at = text.indexOf(phrase); at >= 0; at = text.indexOf(phrase, at + 1)) {
+      const [startNode, startOffset] = locate(at), [endNode, endOffset] = locate(at + phrase.length - 1);
+      const range = document.createRange();
+      range.setStart(startNode, startOffset); range.setEnd(endNode, endOffset + 1);
+      const box = range.getBoundingClientRect();
+      if (box.height > 0) return {phrase, found: true, top: box.top, bottom: box.bottom, shown};
+    }
+    return {phrase, found: false};
+  });
+}"""
+
+
+def test_notebook_01_answers_the_question_on_its_first_screen(lab, browser):
+    """The learner opens notebook 01 and, before scrolling, reads why their loss was flat."""
+    url, token = lab
+    page = browser.new_page(viewport=FIRST_SCREEN)
+    notebook = NOTEBOOKS_WITH_SLIDERS[0]
+    stem = notebook.removesuffix(".ipynb")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.goto(f"{url}/lab/workspaces/{stem}-first-screen/tree/{notebook}?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell .jp-RenderedMarkdown", timeout=60_000)
+        page.wait_for_timeout(1_000)  # let the fonts and the layout settle
+        page.screenshot(path=str(ARTIFACTS / f"{stem}-first-screen.png"))
+        where = page.evaluate(_WHERE_PHRASES_ARE, FIRST_SCREEN_ANSWER)
+    finally:
+        page.close()
+        _shut_down_kernels(url, token)
+    missing = [w["phrase"] for w in where if not w["found"]]
+    assert not missing, f"notebook 01 shows nowhere {missing}"
+    below = [f"{w['phrase']!r} at {w['top']:.0f}-{w['bottom']:.0f} px" for w in where if w["bottom"] > w["shown"]]
+    assert not below, f"below the first screen ({where[0]['shown']:.0f} px of notebook shows): {below}"
+    assert all(w["top"] >= 0 for w in where)
