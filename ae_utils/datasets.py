@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checks
+
 ENV_VARIABLE = "AE_DATA_DIR"
 PROJECT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SYSTEM_DATA_DIR = Path("/usr/share/datasets")
@@ -119,7 +121,9 @@ def load_images(
     Returns images (float32, shape (N, 28, 28), values in [0, 1]) and labels (int64, shape (N,)).
     Looks in ``root``, ``$AE_DATA_DIR``, the project's ``data/`` and ``/usr/share/datasets/<name>/``
     in that order; downloads the split when it is nowhere and ``download`` is true.
-    Raises ``DatasetNotFound`` when it cannot get the files, ``DatasetCorrupt`` for a bad file.
+    Raises ``DatasetNotFound`` when it cannot get the files, ``DatasetCorrupt`` for a bad file,
+    and ``ValueError`` or ``TypeError`` naming the argument for any other ``name``, ``split``,
+    ``root`` (a path or None) or ``download`` (True or False).
 
     Taught in notebook 03, section 1.
     """
@@ -138,10 +142,15 @@ def locate(name: str, split: str, root: str | os.PathLike | None = None, downloa
 
 def _find_split(name, split, root, download) -> tuple[Path, _Spec, tuple[str, str]]:
     """The folder holding the split's two files: found locally, or downloaded into place."""
-    if not isinstance(name, str) or name not in SPECS:
-        raise ValueError(f"unknown data set {name!r}; choose one of: {', '.join(map(repr, SPECS))}")
-    if not isinstance(split, str) or split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of: {', '.join(map(repr, SPLITS))}")
+    for argument, value, kind, choices in (("name", name, "data set", SPECS), ("split", split, "split", SPLITS)):
+        if not isinstance(value, str) or value not in choices:
+            wrong_type = "" if isinstance(value, str) else f" ({argument} must be a string, got {type(value).__name__})"
+            raise ValueError(
+                f"unknown {kind} {checks.shown(value)}; choose one of: {', '.join(map(repr, choices))}{wrong_type}"
+            )
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder path (a str or pathlib.Path) or None, got {type(root).__name__}")
+    checks.flag("download", download)
     spec, files = SPECS[name], SPLITS[split]
     writable = _writable_candidates(root)
     looked = []

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -100,7 +101,10 @@ def _inputs_of(batch) -> torch.Tensor:
     if isinstance(batch, (tuple, list)):
         batch = batch[0]
     if not isinstance(batch, torch.Tensor):
-        raise TypeError(f"each batch must be a tensor or an (inputs, labels) pair, got {type(batch).__name__}")
+        raise TypeError(
+            f"each batch must be a tensor or an (inputs, labels) pair, got {type(batch).__name__}: "
+            "data must be a tensor of samples or an iterable of batches, such as a DataLoader"
+        )
     checks.training_data(batch, "a batch")
     return batch
 
@@ -111,14 +115,15 @@ def _passes(data, batch_size, generator) -> Callable[[], Iterable[torch.Tensor]]
         if batch_size is not None:
             checks.whole_number("batch_size", batch_size)
         return lambda: _tensor_batches(data, batch_size, generator)
-    if batch_size is not None:
-        raise ValueError("batch_size applies to tensor data; a DataLoader already has its own batch size")
     try:
         iter(data)
+        iterable = not isinstance(data, (str, bytes, np.ndarray))  # an array would iterate row by row
     except TypeError:
-        raise TypeError(
-            f"data must be a tensor or an iterable of batches (a DataLoader), got {type(data).__name__}"
-        ) from None
+        iterable = False
+    if not iterable:  # refused, naming what it got (and how to convert an array)
+        checks.tensor("data", data, "a tensor or an iterable of batches (a DataLoader)")
+    if batch_size is not None:
+        raise ValueError("batch_size applies to tensor data; a DataLoader already has its own batch size")
     return lambda: (_inputs_of(b) for b in data)
 
 
@@ -164,6 +169,9 @@ def train(
     model: an ``nn.Module``, or any function ``x -> reconstruction`` over raw tensors.
     data: a tensor of samples (full batch, or mini-batches of ``batch_size``), or an
         iterable of batches such as a ``DataLoader`` (``(images, labels)`` pairs are fine).
+        A NumPy array is refused with the conversion to use (``torch.from_numpy(data).float()``).
+        Data that does not fit the model (another dtype, device or number of features than its
+        first parameter's) is a ``ValueError`` at the first step saying which and how to fix it.
     loss_fn: ``loss_fn(reconstruction, x)``; ``nn.MSELoss()`` when not given.
     steps / epochs: give exactly one. ``steps`` counts optimizer steps; ``epochs`` counts
         passes over the data.
@@ -180,13 +188,14 @@ def train(
     An error other than ``TrainingDiverged`` or Ctrl-C (which returns what was recorded) is
     raised with the ``History`` so far attached as its ``history`` attribute.
     """
-    if not callable(model):
-        raise TypeError(f"model must be an nn.Module or a function x -> reconstruction, got {type(model).__name__}")
+    checks.function("model", model, "an nn.Module or a function x -> reconstruction")
     checks.optimizer(
         optimizer,
         model.parameters() if isinstance(model, nn.Module) else None,
         data if isinstance(data, torch.Tensor) else None,
     )
+    if evaluate is not None:
+        checks.function("evaluate", evaluate, "a function of no arguments that returns a number")
     if (steps is None) == (epochs is None):
         raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
     if steps is not None:
@@ -199,13 +208,18 @@ def train(
         checks.whole_number("evaluate_every", evaluate_every)
     if (evaluate_every is not None or stop_below is not None) and evaluate is None:
         raise ValueError("evaluate_every and stop_below need an evaluate= function")
-    if stop_below is not None and not math.isfinite(float(stop_below)):
-        raise ValueError(f"stop_below must be a finite number, got {stop_below}: no evaluation could ever reach it")
-    if stability_limit is not None and not (math.isfinite(float(stability_limit)) and stability_limit > 0):
+    if stop_below is not None:
+        stop_below = checks.number("stop_below", stop_below, why="no evaluation could ever reach it")
+    if stability_limit is not None and checks.number("stability_limit", stability_limit) <= 0:
         raise ValueError(
             f"stability_limit must be a positive learning rate (see ae.max_stable_lr), got {stability_limit}"
         )
+    if progress is not None:
+        checks.flag("progress", progress)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
+    checks.function("loss_fn", loss_fn, "a function (reconstruction, x) -> loss, such as nn.MSELoss()")
     one_pass = _passes(data, batch_size, generator)
     per_pass = _batches_per_pass(data, batch_size)
     total = steps if steps is not None else (None if per_pass is None else per_pass * epochs)
@@ -243,9 +257,8 @@ def train(
             taken = 0
             for x in one_pass():
                 taken += 1
-                reconstruction = model(x)  # the answer's four steps: forward and loss,
-                if history.steps == 0:
-                    checks.reconstruction_shape(reconstruction, x)  # a wrong shape would broadcast silently
+                # the answer's four steps: forward and loss (the first forward checked: checks.first_forward),
+                reconstruction = model(x) if history.steps else checks.first_forward(model, x, "data", optimizer)
                 loss = loss_fn(reconstruction, x)
                 value = _checked(loss, history, optimizer, stability_limit)
                 optimizer.zero_grad()  # clear the last step's gradients,

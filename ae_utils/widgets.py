@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import io
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 if TYPE_CHECKING:  # imported where a panel is built: ipywidgets is only needed there
     import ipywidgets as widgets
@@ -195,12 +198,35 @@ def hidden_size_panel(x: torch.Tensor):
     return _panel(controls, lambda hidden, lr: draw_hidden_size_run(x, hidden, lr))
 
 
+_PICTURES = "Matplotlib figures or outputs of figure_output"
+
+
+def _pictures(names: list[str], frames: list) -> list[dict]:
+    """Each of ``frames`` (``names[i]`` in messages) as a display output; all are checked
+    before any figure is turned into one (and closed)."""
+    for name, frame in zip(names, frames):
+        if not isinstance(frame, (dict, Figure)):
+            raise TypeError(
+                f"{name} must be a Matplotlib figure or an output of figure_output, got {type(frame).__name__}"
+            )
+    return [frame if isinstance(frame, dict) else figure_output(frame) for frame in frames]
+
+
 def frame_player(frames: list, description: str = "frame", interval_ms: int = 600):
     """Play a list of pictures (Matplotlib figures, or outputs from ``figure_output``) inline:
-    a play button and a slider, linked in the browser, swap the picture shown."""
+    a play button and a slider, linked in the browser, swap the picture shown. An array of
+    images is not a list of pictures: draw them into figures first (or use ``plots.image_grid``)."""
     import ipywidgets as widgets
 
-    outputs = [frame if isinstance(frame, dict) else figure_output(frame) for frame in frames]
+    if isinstance(frames, (torch.Tensor, np.ndarray)):
+        raise TypeError(
+            f"frames must be a list of {_PICTURES}, got {type(frames).__name__}; "
+            "draw images into figures first (plt.subplots and ax.imshow, or ae.plots.image_grid)"
+        )
+    frames = checks.items("frames", frames, f"a list of {_PICTURES}")
+    description = checks.text("description", description)
+    interval_ms = checks.whole_number("interval_ms", interval_ms)
+    outputs = _pictures([f"frames[{i}]" for i in range(len(frames))], frames)
     if not outputs:
         raise ValueError("frame_player needs at least one frame")
     play = widgets.Play(value=0, min=0, max=len(outputs) - 1, step=1, interval=interval_ms, description="play")
@@ -221,7 +247,13 @@ def picture_slider(frames: dict, description: str = "choice"):
     slider over their labels, for example the bottleneck size ``k``."""
     import ipywidgets as widgets
 
-    outputs = {label: frame if isinstance(frame, dict) else figure_output(frame) for label, frame in frames.items()}
+    if not isinstance(frames, Mapping):
+        raise TypeError(
+            f"frames must be a dict label -> picture ({_PICTURES}), for example {{k: figure}}, "
+            f"got {type(frames).__name__}; for a list of pictures use frame_player"
+        )
+    description = checks.text("description", description)
+    outputs = dict(zip(frames, _pictures([f"frames[{label!r}]" for label in frames], list(frames.values()))))
     if not outputs:
         raise ValueError("picture_slider needs at least one picture")
     labels = list(outputs)

@@ -101,3 +101,139 @@ def test_reconstruction_shape_names_both_shapes():
         checks.reconstruction_shape(torch.zeros(4, 784), torch.zeros(4, 28, 28))
     with pytest.raises(TypeError, match="the model must return a tensor, got tuple"):
         checks.reconstruction_shape((torch.zeros(4, 2),), torch.zeros(4, 2))
+
+
+# ---------------------------------------------------------------- the type checks every module uses (issue 11)
+
+
+@pytest.mark.parametrize(
+    "value, hint",
+    [
+        (np.zeros((3, 2)), r"got ndarray; convert it with torch.from_numpy\(x\).float\(\)$"),
+        ([[1.0, 2.0]], r"got list; convert it with torch.tensor\(x, dtype=torch.float32\)$"),
+        (None, r"got NoneType$"),
+        ("x", r"got str$"),
+    ],
+)
+def test_tensor_names_the_argument_and_how_to_convert(value, hint):
+    with pytest.raises(TypeError, match=r"^x must be a tensor of samples, " + hint):
+        checks.tensor("x", value, "a tensor of samples")
+    t = torch.zeros(2)
+    assert checks.tensor("x", t) is t
+
+
+def test_data_matrix_tells_how_to_convert_a_numpy_array():
+    with pytest.raises(
+        TypeError, match=r"x must be a torch.Tensor of shape \(samples, features\), got ndarray; .*from_numpy"
+    ):
+        checks.data_matrix(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("value", [None, "abc", 2.5, [1.0], np.zeros(2)])
+def test_function_refuses_what_cannot_be_called(value):
+    with pytest.raises(TypeError, match=rf"^loss_fn must be a loss function, got {type(value).__name__}$"):
+        checks.function("loss_fn", value, "a loss function")
+    assert checks.function("loss_fn", len, "a loss function") is len
+
+
+@pytest.mark.parametrize("value", [0.5, 2, np.float32(0.5), np.int64(2), torch.tensor(0.5), np.array(0.5)])
+def test_number_accepts_real_numbers_and_one_number_tensors(value):
+    result = checks.number("floor", value)
+    assert type(result) is float and result == float(value)
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (None, r"None \(NoneType\)"),
+        ("0.5", r"'0.5' \(str\)"),
+        ([0.5], r"\[0.5\] \(list\)"),
+        (True, r"True \(bool\)"),
+        (np.zeros((2, 2)), r"ndarray of shape \(2, 2\) \(ndarray\)"),
+        (torch.zeros(3), r"Tensor of shape \(3,\) \(Tensor\)"),
+    ],
+)
+def test_number_refuses_anything_else_naming_the_argument(value, shown):
+    with pytest.raises(TypeError, match=rf"^floor must be a number, got {shown}$"):
+        checks.number("floor", value)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_number_refuses_nan_and_infinity_saying_why(value):
+    with pytest.raises(
+        ValueError, match=rf"^stop_below must be a finite number, got {value}: it could never be reached$"
+    ):
+        checks.number("stop_below", value, why="it could never be reached")
+
+
+def test_flag_text_and_items():
+    assert checks.flag("log", np.bool_(True)) is True and checks.flag("log", False) is False
+    for value in (None, 1, "yes"):
+        with pytest.raises(TypeError, match=r"^log must be True or False, got "):
+            checks.flag("log", value)
+    assert checks.text("title", "t") == "t"
+    with pytest.raises(TypeError, match=r"^title must be a string, got list$"):
+        checks.text("title", ["t"])
+    assert checks.items("labels", ("a", "b"), "a list") == ["a", "b"]
+    assert checks.items("labels", (c for c in "ab"), "a list") == ["a", "b"]  # any iterable
+    for value in (None, "ab", 2.5, {"a": 1}, torch.tensor(1.0)):
+        with pytest.raises(TypeError, match=rf"^labels must be a list of labels, got {type(value).__name__}$"):
+            checks.items("labels", value, "a list of labels")
+
+
+def test_shown_quotes_short_values_and_describes_arrays():
+    assert checks.shown("abc") == "'abc'" and checks.shown(None) == "None"
+    assert checks.shown(np.zeros((500, 2))) == "ndarray of shape (500, 2)"
+    assert checks.shown(list(range(100))).endswith("...") and len(checks.shown(list(range(100)))) == 60
+
+
+# ---------------------------------------------------------------- the first forward: what does not fit, said plainly
+
+
+def test_first_forward_returns_the_output_and_checks_its_shape():
+    model = nn.Linear(2, 2)
+    x = torch.rand(4, 2)
+    assert torch.equal(checks.first_forward(model, x), model(x))
+    with pytest.raises(ValueError, match=r"output has shape \(4, 1\)"):
+        checks.first_forward(nn.Linear(2, 1), x)
+
+
+def test_first_forward_names_both_dtypes_and_the_fixes():
+    with pytest.raises(ValueError) as caught:
+        checks.first_forward(nn.Linear(2, 2), torch.rand(4, 2, dtype=torch.float64), "data")
+    message = str(caught.value)
+    assert "data has dtype torch.float64 and shape (4, 2)" in message
+    assert "first parameter dtype torch.float32 and shape (2, 2)" in message
+    assert "data.float()" in message and "model.double()" in message
+    assert isinstance(caught.value.__cause__, RuntimeError)  # torch's own error, kept
+
+
+def test_first_forward_names_the_feature_count():
+    with pytest.raises(
+        ValueError, match=r"shape \(4, 3\).*shape \(2, 2\): 3 values per sample.*nn.Linear\(3, \.\.\.\)"
+    ):
+        checks.first_forward(nn.Linear(2, 2), torch.rand(4, 3))
+
+
+def test_first_forward_of_raw_tensors_uses_the_optimizers_first_tensor():
+    weight = torch.randn(2, 2, requires_grad=True)
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    with pytest.raises(ValueError, match=r"first parameter dtype torch.float32 and shape \(2, 2\): 3 values"):
+        checks.first_forward(lambda x: x @ weight, torch.rand(4, 3), "data", optimizer)
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):  # no parameter known: torch's error
+        checks.first_forward(lambda x: x @ weight, torch.rand(4, 3))
+
+
+def test_first_forward_names_the_devices():
+    with pytest.raises(ValueError, match=r"x is on meta and the model on cpu.*x.to\('cpu'\) or model.to\('meta'\)"):
+        checks.first_forward(nn.Linear(2, 2), torch.rand(4, 2, device="meta"))
+
+
+def test_first_forward_leaves_other_errors_alone():
+    def broken(x):
+        raise RuntimeError("something else went wrong")
+
+    with pytest.raises(RuntimeError, match="^something else went wrong$"):
+        checks.first_forward(
+            broken, torch.rand(4, 2), "data", torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1)
+        )

@@ -431,3 +431,39 @@ def test_locate_refuses_a_corrupt_file(tmp_path, monkeypatch):
     folder = write(tmp_path / "root", {**files, TEST_FILES[0]: files[TEST_FILES[0]][:-10]})
     with pytest.raises(DatasetCorrupt, match="MD5"):
         datasets.locate("mnist", "test", root=folder, download=False)
+
+
+# ---------------------------------------------------------------- wrong types name the argument (issue 11)
+
+WRONG = {"None": None, "ndarray": np.ones((2, 2), dtype=np.float32), "list": [1.0, 2.0], "float": 2.5}
+
+
+@pytest.mark.parametrize("kind", WRONG)
+def test_wrong_types_name_the_argument(kind):
+    value = WRONG[kind]
+    got = type(value).__name__
+    with pytest.raises(
+        ValueError, match=rf"unknown data set .*; choose one of: .* \(name must be a string, got {got}\)"
+    ):
+        load_images(value, "test")
+    with pytest.raises(ValueError, match=rf"unknown split .*; choose one of: .* \(split must be a string, got {got}\)"):
+        load_images("mnist", value)
+    with pytest.raises(TypeError, match=rf"^download must be True or False, got .*\({got}\)$"):
+        load_images("mnist", "test", download=value)
+    if value is not None:
+        with pytest.raises(
+            TypeError, match=rf"^root must be a folder path \(a str or pathlib.Path\) or None, got {got}$"
+        ):
+            load_images("mnist", "test", root=value)
+
+
+def test_an_array_is_quoted_by_its_shape_not_its_values():
+    with pytest.raises(ValueError, match=r"^unknown data set ndarray of shape \(100, 100\); choose"):
+        load_images(np.zeros((100, 100)), "test")
+
+
+def test_a_path_object_is_a_root(tmp_path, monkeypatch):
+    trust(monkeypatch, "mnist", split_files())
+    write(tmp_path / "mine", split_files())
+    images, _ = load_images("mnist", "test", root=tmp_path / "mine", download=False)
+    assert images.shape == (5, 28, 28)

@@ -1,5 +1,6 @@
 """metrics.reconstruction_loss: chunked held-out error equals the one-shot computation."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -67,3 +68,44 @@ def test_shapes_that_would_broadcast_are_refused_not_scored(images):
 def test_a_loss_that_is_not_a_mean_is_refused(images, reduction):
     with pytest.raises(ValueError, match=f"reduction='{reduction}'"):
         reconstruction_loss(lambda z: z, images, nn.MSELoss(reduction=reduction))
+
+
+# ---------------------------------------------------------------- wrong types and misfits name what is wrong (issue 11)
+
+WRONG = {"None": None, "ndarray": np.ones((2, 2), dtype=np.float32), "str": "abc", "list": [1.0, 2.0], "float": 2.5}
+
+
+@pytest.mark.parametrize(
+    "argument, kinds, message",
+    [
+        ("model", WRONG, "model must be an nn.Module or a function x -> reconstruction, got "),
+        ("x", WRONG, r"x must be a tensor of samples, shaped \(samples, \.\.\.\), got "),
+        ("loss_fn", ["ndarray", "str", "list", "float"], r"loss_fn must be a function \(reconstruction, x\) -> loss"),
+        ("batch_size", WRONG, "batch_size must be a whole number, got "),
+    ],
+)
+def test_wrong_types_name_the_argument(argument, kinds, message):
+    for kind in kinds:
+        call = {"model": nn.Linear(2, 2), "x": torch.rand(4, 2), argument: WRONG[kind]}
+        with pytest.raises(TypeError, match=f"{message}.*{type(WRONG[kind]).__name__}"):
+            reconstruction_loss(**call)
+
+
+def test_a_numpy_array_or_integer_images_are_refused_with_the_conversion_to_use():
+    with pytest.raises(TypeError, match=r"got ndarray; convert it with torch.from_numpy\(x\).float\(\)"):
+        reconstruction_loss(nn.Identity(), np.zeros((4, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match=r"floating-point tensor, got dtype torch.uint8; convert it with x.float\(\)"):
+        reconstruction_loss(nn.Identity(), torch.zeros(4, 3, dtype=torch.uint8))
+
+
+def test_float64_data_into_a_float32_model_says_how_to_fix_it(images):
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match=r"x has dtype torch.float64 .* dtype torch.float32 and shape \(256, 784\)"):
+        reconstruction_loss(mlp_autoencoder(), images.double(), nn.BCELoss(), batch_size=10)
+
+
+def test_images_of_another_size_name_the_feature_count():
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match=r"shape \(3, 32, 32\).*1024 values per sample") as caught:
+        reconstruction_loss(mlp_autoencoder(), torch.rand(3, 32, 32))
+    assert isinstance(caught.value.__cause__, RuntimeError)

@@ -145,3 +145,83 @@ def test_image_grid_rejects_bad_rows(rows, labels, message):
 
     with pytest.raises(ValueError, match=message):
         image_grid(rows, labels)
+
+
+# ---------------------------------------------------------------- wrong types name the argument (issue 11)
+
+WRONG = {"None": None, "ndarray": np.ones((2, 2), dtype=np.float32), "str": "abc", "list": [1.0, 2.0], "float": 2.5}
+
+
+@pytest.mark.parametrize(
+    "argument, kinds, error, message",
+    [
+        ("runs", ["None", "str", "float"], TypeError, "runs must be a History, a list of losses"),
+        ("labels", ["str", "float"], TypeError, "labels must be a list of labels, one per run"),
+        ("labels", ["ndarray", "list"], ValueError, "got 2 labels for 1 runs"),
+        ("floor", ["ndarray", "str", "list"], TypeError, "floor must be a number, got "),
+        ("log", WRONG, TypeError, "log must be True or False, got "),
+        ("ax", ["ndarray", "str", "list", "float"], TypeError, "ax must be a Matplotlib Axes"),
+        ("title", ["ndarray", "list", "float"], TypeError, "title must be a string, got "),
+        ("ylabel", ["None", "ndarray", "list", "float"], TypeError, "ylabel must be a string, got "),
+    ],
+)
+def test_plot_losses_wrong_types_name_the_argument(argument, kinds, error, message):
+    for kind in kinds:
+        with pytest.raises(error, match=message):
+            plot_losses(**{"runs": [1.0, 0.5], argument: WRONG[kind]})
+
+
+def test_a_run_that_is_not_numbers_says_what_runs_may_be():
+    with pytest.raises(TypeError, match=r"a run must be .* got list \(runs must be a History, a list of losses"):
+        plot_losses([[1.0], ["a", "b"]])
+
+
+@pytest.mark.parametrize(
+    "argument, kinds, error, message",
+    [
+        ("rows", ["None", "str", "float"], TypeError, "rows must be a list of image tensors, one per row, got "),
+        ("rows", ["list"], TypeError, r"rows\[0\] must be a tensor of images shaped \(n, H, W\).* got float"),
+        ("rows", ["ndarray"], ValueError, r"rows\[0\] must hold images shaped .* got shape \(2,\)"),
+        ("row_labels", ["str", "float"], TypeError, "row_labels must be a list of labels, one per row, got "),
+        ("row_labels", ["ndarray", "list"], ValueError, "got 2 row labels for 1 rows"),
+        ("title", ["ndarray", "list", "float"], TypeError, "title must be a string, got "),
+        ("scale", ["None", "ndarray", "str", "list"], TypeError, "scale must be a number, got "),
+    ],
+)
+def test_image_grid_wrong_types_name_the_argument(argument, kinds, error, message):
+    from ae_utils.plots import image_grid
+
+    for kind in kinds:
+        with pytest.raises(error, match=message):
+            image_grid(**{"rows": [torch.rand(2, 28, 28)], argument: WRONG[kind]})
+
+
+def test_image_grid_takes_numpy_rows_as_they_are():
+    from ae_utils.plots import image_grid
+
+    images = np.random.default_rng(0).random((3, 28, 28))
+    fig = image_grid([images, torch.from_numpy(images).unsqueeze(1)])
+    assert len(fig.axes) == 6
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), images[0])
+
+
+@pytest.mark.parametrize(
+    "rows, error, message",
+    [
+        (torch.rand(3, 28, 28), TypeError, r"got one Tensor of shape \(3, 28, 28\); for a single row .* \[images\]"),
+        (
+            [torch.rand(3, 784)],
+            ValueError,
+            r"rows\[0\] must hold images .* got shape \(3, 784\).*reshape\(-1, 28, 28\)",
+        ),
+        ([torch.rand(3, 3, 28, 28)], ValueError, r"got shape \(3, 3, 28, 28\)"),
+        ([torch.rand(0, 28, 28)], ValueError, "one or more rows with the same number of images"),
+    ],
+)
+def test_image_grid_refuses_rows_it_would_draw_wrongly(rows, error, message):
+    from ae_utils.plots import image_grid
+
+    with pytest.raises(error, match=message):
+        image_grid(rows)
+    with pytest.raises(ValueError, match="scale must be a positive number"):
+        image_grid([torch.rand(1, 28, 28)], scale=0)

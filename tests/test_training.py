@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -602,3 +603,105 @@ def test_any_other_error_keeps_the_history(data, model):
     with pytest.raises(RuntimeError, match="out of memory") as caught:
         train(model, data, sgd(model), loss_fn, steps=10)
     assert caught.value.history.steps == 3 and len(caught.value.history.losses) == 3
+
+
+# ---------------------------------------------------------------- wrong types name the argument (issue 11)
+
+WRONG = {"None": None, "ndarray": np.ones((2, 2), dtype=np.float32), "str": "abc", "list": [1.0, 2.0], "float": 2.5}
+
+
+@pytest.mark.parametrize(
+    "argument, kinds, message",
+    [
+        ("model", WRONG, "model must be an nn.Module or a function x -> reconstruction, got "),
+        ("data", ["None", "ndarray", "str", "float"], "data must be a tensor or an iterable of batches"),
+        ("optimizer", WRONG, "optimizer must be a torch.optim.Optimizer, got "),
+        ("loss_fn", ["ndarray", "str", "list", "float"], r"loss_fn must be a function \(reconstruction, x\) -> loss"),
+        ("steps", ["ndarray", "str", "list", "float"], "steps must be a whole number, got "),
+        ("batch_size", ["ndarray", "str", "list", "float"], "batch_size must be a whole number, got "),
+        ("generator", ["ndarray", "str", "list", "float"], "generator must be a torch.Generator or None, got "),
+        ("progress", ["ndarray", "str", "list", "float"], "progress must be True or False, got "),
+        ("stability_limit", ["ndarray", "str", "list"], "stability_limit must be a number, got "),
+    ],
+)
+def test_wrong_types_name_the_argument(data, model, argument, kinds, message):
+    for kind in kinds:
+        call = {"model": model, "data": data, "optimizer": sgd(model), "steps": 2, argument: WRONG[kind]}
+        with pytest.raises(TypeError, match=f"{message}.*{type(WRONG[kind]).__name__}"):
+            train(**call)
+
+
+@pytest.mark.parametrize(
+    "argument, message",
+    [
+        ("evaluate", "evaluate must be a function of no arguments that returns a number, got str"),
+        ("stop_below", "stop_below must be a number, got 'abc'"),
+        ("epochs", "epochs must be a whole number, got 'abc'"),
+    ],
+)
+def test_wrong_types_of_the_evaluation_settings_name_the_argument(data, model, argument, message):
+    settings = {"epochs": 1, "evaluate": lambda: 1.0, argument: "abc"}
+    with pytest.raises(TypeError, match=message):
+        train(model, data, sgd(model), **settings)
+
+
+def test_a_numpy_array_is_refused_with_the_conversion_to_use(model):
+    with pytest.raises(TypeError, match=r"got ndarray; convert it with torch.from_numpy\(data\).float\(\)"):
+        train(model, np.zeros((4, 3), dtype=np.float32), sgd(model), steps=1)
+
+
+def test_a_list_of_numbers_is_refused_as_batches_naming_data(model):
+    with pytest.raises(TypeError, match="each batch must be a tensor .* got float: data must be a tensor of samples"):
+        train(model, [1.0, 2.0], sgd(model), steps=1)
+
+
+def test_a_limit_or_target_kept_as_a_tensor_is_fine(data, model):
+    limit = torch.tensor(10.0)  # what a learner gets from a computation kept in torch
+    history = train(model, data, sgd(model), epochs=1, evaluate=lambda: 1.0, stop_below=torch.tensor(0.5))
+    assert history.evaluations == [1.0]
+    train(model, data, sgd(model), steps=1, stability_limit=limit)
+
+
+# ---------------------------------------------------------------- data that does not fit the model (issue 11)
+
+
+def test_float64_data_into_a_float32_model_says_how_to_fix_it(data, model):
+    with pytest.raises(ValueError) as caught:
+        train(model, data.double(), sgd(model), steps=3)
+    message = str(caught.value)
+    assert "data has dtype torch.float64 and shape (10, 3)" in message
+    assert "first parameter dtype torch.float32 and shape (2, 3)" in message
+    assert "data.float()" in message and "model.double()" in message
+    assert isinstance(caught.value.__cause__, RuntimeError) and caught.value.history.steps == 0
+
+
+def test_data_with_more_features_than_the_model_was_built_for(model):
+    with pytest.raises(
+        ValueError, match=r"shape \(10, 4\).*shape \(2, 3\): 4 values per sample.*nn.Linear\(4, \.\.\.\)"
+    ):
+        train(model, torch.rand(10, 4), sgd(model), steps=1)
+
+
+def test_a_misfit_of_raw_tensors_names_the_first_tensor_of_the_optimizer():
+    params = raw_linear_ae(2, 1, generator=torch.Generator().manual_seed(0))
+    optimizer = torch.optim.SGD(params.values(), lr=0.1)
+    with pytest.raises(ValueError, match=r"first parameter dtype torch.float32 and shape \(2, 1\): 3 values"):
+        train(raw_linear_ae_forward(params), torch.rand(10, 3), optimizer, steps=1)
+    with pytest.raises(ValueError, match=r"data has dtype torch.float64.*data.float\(\)"):
+        train(raw_linear_ae_forward(params), torch.rand(10, 2, dtype=torch.float64), optimizer, steps=1)
+
+
+def test_only_the_first_forward_is_checked(data):
+    calls = []
+
+    class FailsLater(nn.Linear):
+        def forward(self, x):
+            calls.append(1)
+            if len(calls) == 3:
+                raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (a later failure)")
+            return super().forward(x)
+
+    model = FailsLater(3, 3)
+    with pytest.raises(RuntimeError, match="a later failure") as caught:  # torch's error, as it came
+        train(model, data, sgd(model), steps=5)
+    assert type(caught.value) is RuntimeError and caught.value.history.steps == 2

@@ -7,6 +7,7 @@ import math
 
 import ipywidgets
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
@@ -262,3 +263,58 @@ def test_hidden_size_limits_need_at_least_one_feature():
     assert hidden_size_limits(2) == (1, 4, 1) and hidden_size_limits(1) == (1, 2, 1)
     with pytest.raises(ValueError, match="features must be a whole number of at least 1, got 0"):
         hidden_size_limits(0)
+
+
+# ---------------------------------------------------------------- wrong types name the argument (issue 11)
+
+WRONG = {"None": None, "ndarray": np.ones((2, 2), dtype=np.float32), "str": "abc", "list": [1.0, 2.0], "float": 2.5}
+
+
+def _figure():
+    fig, _ = plt.subplots()
+    return fig
+
+
+@pytest.mark.parametrize(
+    "argument, kinds, message",
+    [
+        ("frames", ["None", "ndarray", "str", "float"], "frames must be a list of Matplotlib figures"),
+        ("frames", ["list"], r"frames\[0\] must be a Matplotlib figure or an output of figure_output, got float"),
+        ("description", ["None", "ndarray", "list", "float"], "description must be a string, got "),
+        ("interval_ms", WRONG, "interval_ms must be a whole number, got "),
+    ],
+)
+def test_frame_player_wrong_types_name_the_argument(argument, kinds, message):
+    from ae_utils.widgets import frame_player
+
+    for kind in kinds:
+        with pytest.raises(TypeError, match=message):
+            frame_player(**{"frames": [_figure()], argument: WRONG[kind]})
+
+
+@pytest.mark.parametrize(
+    "argument, kinds, message",
+    [
+        ("frames", WRONG, r"frames must be a dict label -> picture .* for a list of pictures use frame_player"),
+        ("description", ["None", "ndarray", "list", "float"], "description must be a string, got "),
+    ],
+)
+def test_picture_slider_wrong_types_name_the_argument(argument, kinds, message):
+    from ae_utils.widgets import picture_slider
+
+    for kind in kinds:
+        with pytest.raises(TypeError, match=message):
+            picture_slider(**{"frames": {1: _figure()}, argument: WRONG[kind]})
+
+
+def test_a_bad_picture_is_found_before_any_figure_is_used():
+    from ae_utils.widgets import frame_player, picture_slider
+
+    good = _figure()
+    with pytest.raises(TypeError, match=r"frames\[1\] must be a Matplotlib figure .* got Tensor"):
+        frame_player([good, torch.rand(28, 28)])
+    with pytest.raises(TypeError, match=r"frames\['b'\] must be a Matplotlib figure .* got str"):
+        picture_slider({"a": good, "b": "picture.png"})
+    assert plt.fignum_exists(good.number)  # not turned into a picture (and closed) by the failed calls
+    with pytest.raises(TypeError, match=r"got Tensor; draw images into figures first"):
+        frame_player(torch.rand(3, 28, 28))
