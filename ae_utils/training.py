@@ -188,36 +188,19 @@ def train(
     An error other than ``TrainingDiverged`` or Ctrl-C (which returns what was recorded) is
     raised with the ``History`` so far attached as its ``history`` attribute.
     """
-    checks.function("model", model, "an nn.Module or a function x -> reconstruction")
-    checks.optimizer(
+    stop_below = _check_settings(
+        model,
+        data,
         optimizer,
-        model.parameters() if isinstance(model, nn.Module) else None,
-        data if isinstance(data, torch.Tensor) else None,
-    )
-    if evaluate is not None:
-        checks.function("evaluate", evaluate, "a function of no arguments that returns a number")
-    if (steps is None) == (epochs is None):
-        raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
-    if steps is not None:
-        checks.whole_number("steps", steps)
-        if evaluate is not None and evaluate_every is None:
-            raise ValueError("evaluate is called after each epoch; train with epochs=, or give evaluate_every=")
-    else:
-        checks.whole_number("epochs", epochs)
-    if evaluate_every is not None:
-        checks.whole_number("evaluate_every", evaluate_every)
-    if (evaluate_every is not None or stop_below is not None) and evaluate is None:
-        raise ValueError("evaluate_every and stop_below need an evaluate= function")
-    if stop_below is not None:
-        stop_below = checks.number("stop_below", stop_below, why="no evaluation could ever reach it")
-    if stability_limit is not None and checks.number("stability_limit", stability_limit) <= 0:
-        raise ValueError(
-            f"stability_limit must be a positive learning rate (see ae.max_stable_lr), got {stability_limit}"
-        )
-    if progress is not None:
-        checks.flag("progress", progress)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        steps,
+        epochs,
+        evaluate,
+        evaluate_every,
+        stop_below,
+        stability_limit,
+        progress,
+        generator,
+    )  # each wrong setting named, with its fix
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
     checks.function("loss_fn", loss_fn, "a function (reconstruction, x) -> loss, such as nn.MSELoss()")
     one_pass = _passes(data, batch_size, generator)
@@ -289,6 +272,44 @@ def train(
         if bar is not None:
             bar.close()
     return history
+
+
+def _check_settings(
+    model, data, optimizer, steps, epochs, evaluate, evaluate_every, stop_below, stability_limit, progress, generator
+):
+    """``train``'s arguments checked before any step, each wrong one named with what it needs;
+    returns ``stop_below`` as a float (or None)."""
+    checks.function("model", model, "an nn.Module or a function x -> reconstruction")
+    checks.optimizer(
+        optimizer,
+        model.parameters() if isinstance(model, nn.Module) else None,
+        data if isinstance(data, torch.Tensor) else None,
+    )
+    if evaluate is not None:
+        checks.function("evaluate", evaluate, "a function of no arguments that returns a number")
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
+    if steps is not None:
+        checks.whole_number("steps", steps)
+        if evaluate is not None and evaluate_every is None:
+            raise ValueError("evaluate is called after each epoch; train with epochs=, or give evaluate_every=")
+    else:
+        checks.whole_number("epochs", epochs)
+    if evaluate_every is not None:
+        checks.whole_number("evaluate_every", evaluate_every)
+    if (evaluate_every is not None or stop_below is not None) and evaluate is None:
+        raise ValueError("evaluate_every and stop_below need an evaluate= function")
+    if stop_below is not None:
+        stop_below = checks.number("stop_below", stop_below, why="no evaluation could ever reach it")
+    if stability_limit is not None and checks.number("stability_limit", stability_limit) <= 0:
+        raise ValueError(
+            f"stability_limit must be a positive learning rate (see ae.max_stable_lr), got {stability_limit}"
+        )
+    if progress is not None:
+        checks.flag("progress", progress)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return stop_below
 
 
 def _checked(loss: torch.Tensor, history: History, optimizer, stability_limit) -> float:
