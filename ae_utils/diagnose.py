@@ -274,6 +274,8 @@ class _LoopWatcher:
     def __init__(self, tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer):
         self.received: set[int] = set()  # every tensor a gradient reached
         self.fresh: set[int] = set()  # those it reached since the last step, in this call of the step
+        self.fresh_nonzero: set[int] = set()  # those of them whose arriving gradient was not all zero
+        self.since_step: set[int] = set()  # reached since the last step, in any call (not cleared by start_step)
         self.steps_taken = 0
         self.used_at: dict[int, int] = {}  # tensor id -> the step that last used its gradient
         self.steps_without_backward = 0
@@ -283,6 +285,8 @@ class _LoopWatcher:
         self.stepped = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
         self.handles = [t.register_hook(self._arrived(t)) for t in tensors if t.requires_grad and t.is_leaf]
         self.handles.append(optimizer.register_step_pre_hook(self._before_step))
+        self.handles.append(optimizer.register_step_post_hook(self._after_step))
+        self.closure_step = False
 
     @property
     def backward_ran(self) -> bool:
@@ -290,18 +294,33 @@ class _LoopWatcher:
 
     def _arrived(self, t: torch.Tensor):
         def hook(grad):
+            first = id(t) not in self.since_step  # later arrivals before a step are accumulation
             self.received.add(id(t))
             self.fresh.add(id(t))
+            self.since_step.add(id(t))
+            if bool(grad.detach().ne(0).any()):
+                self.fresh_nonzero.add(id(t))
             stale = t.grad is not None and bool(t.grad.detach().ne(0).any())
-            if stale and self.used_at.get(id(t)) == self.steps_taken:  # the last step used it; nothing cleared it
+            if first and stale and self.used_at.get(id(t)) == self.steps_taken:  # the last step used it, uncleared
                 self.accumulates = True
 
         return hook
 
     def _before_step(self, optimizer, args, kwargs):
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)  # args[0] is the optimizer
+        self.closure_step = callable(closure)
+        if not self.closure_step:
+            self._check_step(optimizer)
+
+    def _after_step(self, optimizer, args, kwargs):
+        if self.closure_step:  # the closure ran backward() inside step(): look now
+            self._check_step(optimizer)
+
+    def _check_step(self, optimizer):
         arrived = [p for p in self.stepped if id(p) in self.fresh]
+        arrived_nonzero = [p for p in self.stepped if id(p) in self.fresh_nonzero]
         with_grads = [p for p in self.stepped if p.grad is not None and bool(p.grad.detach().ne(0).any())]
-        if arrived and not with_grads:
+        if arrived_nonzero and not with_grads:
             self.cleared_before_step = True  # backward() ran, yet step() finds no gradient
         if not arrived:
             self.steps_without_backward += 1
@@ -315,6 +334,8 @@ class _LoopWatcher:
         for p in with_grads:
             self.used_at[id(p)] = self.steps_taken
         self.fresh.clear()
+        self.fresh_nonzero.clear()
+        self.since_step.clear()
 
     def order_problems(self) -> list[str]:
         """The problems with the order of the loop's calls, one line each."""
@@ -352,6 +373,7 @@ class _LoopWatcher:
         """A new call of the loop's step begins: a gradient of the call before does not count as
         this step's (the loop is a cycle; where each step begins is what says which call is late)."""
         self.fresh.clear()
+        self.fresh_nonzero.clear()
 
     def remove(self) -> None:
         for handle in self.handles:

@@ -520,3 +520,47 @@ def test_a_training_step_must_return_the_loss(learner_x, returned, what):
 
     with pytest.raises(TypeError, match=f"single-number tensor \\(or a float\\), got {what}"):
         check_setup(params, optimizer, training_step=body)
+
+
+def test_gradient_accumulation_over_micro_batches_is_not_a_missing_zero_grad():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 2), nn.Linear(2, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.rand(64, 4)
+
+    def accumulate():  # two micro-batches, one step: the second backward() adds to the first, on purpose
+        optimizer.zero_grad()
+        for half in x.chunk(2):
+            (nn.MSELoss()(model(half), half) / 2).backward()
+        optimizer.step()
+        return nn.MSELoss()(model(x), x).item()
+
+    report = check_setup(model, optimizer, training_step=accumulate)
+    assert report.ok, str(report)
+
+
+def test_gradients_that_are_all_zero_are_not_blamed_on_the_order():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 2), nn.Linear(2, 4), nn.ReLU())
+    with torch.no_grad():
+        model[1].bias.fill_(-10.0)  # the ReLU is dead for every input: every gradient is exactly zero
+    x = torch.rand(64, 4)
+    report = check_setup(model, torch.optim.SGD(model.parameters(), lr=0.1), lambda: nn.MSELoss()(model(x), x))
+    assert not any("zero_grad" in p or "order" in p for p in report.problems), str(report)
+    assert report.problems[-1].startswith("the loss stayed at") and "no parameter changed" in report.problems[-1]
+
+
+def test_a_step_with_a_closure_runs_backward_inside_step():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 2), nn.Linear(2, 4))
+    optimizer = torch.optim.LBFGS(model.parameters(), max_iter=2)
+    x = torch.rand(64, 4)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = nn.MSELoss()(model(x), x)
+        loss.backward()
+        return loss
+
+    report = check_setup(model, optimizer, training_step=lambda: optimizer.step(closure))
+    assert report.ok, str(report)
