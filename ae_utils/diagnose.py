@@ -127,7 +127,8 @@ def check_setup(
 
     Every tensor and the optimizer's state are restored afterwards.
 
-    Taught in notebook 01, section 3 (a checker for "why does my loss not change?").
+    Taught in notebook 01, section 3 (a checker for "why does my loss not change?"), and its
+    exercise 1 (``training_step=``).
     """
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")

@@ -77,7 +77,7 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """The principal angles, in degrees and ascending, between the column spaces of ``a`` (D, k)
     and ``b`` (D, m): 0 where they share a direction, 90 where they are orthogonal.
 
-    Taught in notebook 04, sections 1 and 2 (same subspace, different basis).
+    Taught in notebook 04, section 1, and its Going deeper part (same subspace, different basis).
     """
     for name, value in (("a", a), ("b", b)):
         if not isinstance(value, torch.Tensor):
@@ -98,7 +98,7 @@ def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.
     column space is the top-k principal subspace (as at a linear autoencoder's minimum),
     these are the top-k principal components.
 
-    Taught in notebook 04, section 2 (one Rayleigh-Ritz step).
+    Taught in notebook 04, Going deeper (one Rayleigh-Ritz step).
     """
     if not isinstance(decoder_weight, torch.Tensor):
         raise TypeError(

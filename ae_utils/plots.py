@@ -78,7 +78,7 @@ def plot_losses(
     floor: draw this value as a dashed horizontal line (the Eckart-Young floor, say).
     log: use a logarithmic loss axis.
 
-    Taught in notebook 01, sections 4 and 5.
+    Taught in notebook 01, section 5.
     """
     pairs = _as_runs(runs, labels)
     if not pairs or all(len(losses) == 0 for _, losses in pairs):

@@ -181,23 +181,44 @@ def _lanczos_top(product, start: torch.Tensor, steps: int = 300, rtol: float = 1
     """The largest eigenvalue of the symmetric operator ``product`` and its eigenvector, by
     Lanczos iteration from ``start`` with full reorthogonalisation. It stops when the Ritz
     residual |H y - theta y| falls below ``rtol * theta``, which bounds the eigenvalue's error
-    by as much; nearly equal top eigenvalues (a k-unit code has them) slow it little."""
+    by as much; nearly equal top eigenvalues (a k-unit code has them) slow it little.
+
+    A start inside an invariant subspace (a warm start at a symmetric point can be one) would
+    only ever see that subspace's eigenvalues, so a small random part is added to it, and when
+    the Krylov space runs out the iteration goes on from a random vector orthogonal to it."""
     size = start.numel()
+    noise = torch.Generator().manual_seed(0)
+
+    def random_vector() -> torch.Tensor:
+        r = torch.randn(size, dtype=start.dtype, generator=noise)
+        return r / r.norm()
+
     basis = torch.empty(min(steps, size) + 1, size, dtype=start.dtype)
-    basis[0] = start / start.norm()
+    first = start / start.norm() + 1e-3 * random_vector()
+    basis[0] = first / first.norm()
     alphas = torch.zeros(len(basis) - 1, dtype=start.dtype)
     betas = torch.zeros(len(basis) - 1, dtype=start.dtype)
+    scale = 0.0
     for j in range(len(basis) - 1):
         w = product(basis[j])
         alphas[j] = w @ basis[j]
+        scale = max(scale, float(w.norm()))
         for _ in range(2):  # twice is enough to keep the basis orthonormal to rounding
             w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
         betas[j] = w.norm()
-        if j % 4 == 3 or j == len(basis) - 2 or betas[j] <= 1e-300:  # look at the Ritz values every 4 steps
+        last = j == len(basis) - 2
+        if float(betas[j]) <= 1e-12 * scale and not last:  # an invariant subspace: go on outside it
+            w = random_vector()
+            for _ in range(2):
+                w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
+            betas[j] = 0.0  # the tridiagonal matrix splits into blocks, one per subspace
+            basis[j + 1] = w / w.norm()
+            continue
+        if j % 4 == 3 or last:  # look at the Ritz values every 4 steps
             tridiagonal = torch.diag(alphas[: j + 1]) + torch.diag(betas[:j], 1) + torch.diag(betas[:j], -1)
             thetas, ritz = torch.linalg.eigh(tridiagonal)
             theta = float(thetas[-1])
-            if float(betas[j]) * abs(float(ritz[-1, -1])) <= rtol * abs(theta) or betas[j] <= 1e-300:
+            if float(betas[j]) * abs(float(ritz[-1, -1])) <= rtol * abs(theta) or last:
                 break
         basis[j + 1] = w / betas[j]
     vector = basis[: j + 1].T @ ritz[:, -1]
@@ -221,7 +242,8 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3) -> float:
     Below it, a run from a random start can still blow up on the way: starting points far
     from the minimum are sharper.
 
-    Taught in notebook 01, section 6 (where training diverges).
+    Taught in notebook 01, sections 6 and 7 (where training diverges; mean against sum), and its
+    Going deeper part (how the search runs over the family of minima).
     """
     x = checks.data_matrix(x)
     k = checks.bottleneck_width(k, x.shape[1])

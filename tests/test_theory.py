@@ -313,3 +313,15 @@ def test_max_stable_lr_above_the_dense_limit_matches_autograd():
     x = x - x.mean(dim=0)
     expected = 2.0 / hessian_top_eigenvalue(x, linear_ae_minimum(x, 1, scale=1.0))
     assert max_stable_lr(x, 1) == pytest.approx(expected, rel=1e-6)
+
+
+def test_max_stable_lr_with_a_warm_start_at_a_symmetric_point(monkeypatch):
+    """On centred data with k = 2, the last point's top eigenvector can be orthogonal to the next one's
+    (an invariant subspace): Lanczos started there saw only lower eigenvalues, and the bound came out 2%
+    low. With 302 parameters the search runs on Lanczos; it must give the dense decomposition's answer."""
+    generator = torch.Generator().manual_seed(20)
+    x = torch.randn(120, 60, dtype=torch.float64, generator=generator) * torch.logspace(0, -3, 60, dtype=torch.float64)
+    x = x - x.mean(dim=0)
+    lanczos = max_stable_lr(x, 2)
+    monkeypatch.setattr(theory, "EIGVALSH_LIMIT", 10**6)
+    assert lanczos == pytest.approx(max_stable_lr(x, 2), rel=1e-6)

@@ -17,7 +17,7 @@ recording, the graph and a fresh allocation for each layer's intermediate tensor
 share of a small model's step on a CPU (``benchmarks/mnist_training.py`` measures it against
 ``ae.train``). ``train_manual`` runs ``ae.train``'s shuffled epochs with it; the tests check both
 against autograd and ``ae.train`` (equal to rounding: float32 runs drift apart by about 1e-5
-relative). Notebook 03, section 5, writes the same walk out and checks it against autograd.
+relative). Notebook 03, Going deeper (backpropagation by hand), writes the same walk out and checks it against autograd.
 """
 
 from __future__ import annotations
