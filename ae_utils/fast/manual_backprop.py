@@ -11,13 +11,14 @@ short enough to write by hand, layer by layer (``z`` a layer's output before its
 ``h`` is its ``z`` and ``g_prev = g @ W``).
 
 ``ManualBackprop`` does exactly that into buffers allocated once per batch size, and writes
-the gradients into each parameter's ``.grad``, where a ``torch.optim`` optimizer's ``step()``
-finds them. It skips the
-recording, the graph and a fresh allocation for each layer's intermediate tensors, a real
-share of a small model's step on a CPU (``benchmarks/mnist_training.py`` measures it against
-``ae.train``). ``train_manual`` runs ``ae.train``'s shuffled epochs with it; the tests check both
-against autograd and ``ae.train`` (equal to rounding: float32 runs drift apart by about 1e-5
-relative). Notebook 03, Going deeper (backpropagation by hand), writes the same walk out and checks it against autograd.
+the gradients into each parameter's ``.grad``, where a ``torch.optim`` optimizer's
+``step()`` finds them. It skips the recording, the graph and a fresh allocation for each
+layer's intermediate tensors; how much that saves depends on the machine:
+``benchmarks/mnist_training.py`` measured 1.04x ``ae.train``'s autograd step at one thread
+on an AMD EPYC (1.8x on an Intel machine before). ``train_manual`` runs ``ae.train``'s
+shuffled epochs with it; the tests check both against autograd and ``ae.train`` (equal to
+rounding: float32 runs drift apart by about 1e-5 relative). Notebook 03, Going deeper
+(backpropagation by hand), writes the same walk out and checks it against autograd.
 """
 
 from __future__ import annotations
