@@ -236,7 +236,8 @@ def check_setup(
                 f"get{_these(ignored, 's', '')} no gradient: the loss does not depend on "
                 f"{_these(ignored, 'it', 'them')}."
             )
-    report.problems += watcher.order_problems()
+    order = watcher.order_problems()
+    report.problems += order
     losses = report.losses
     if any(not math.isfinite(v) for v in losses):
         at = next(i for i, v in enumerate(losses, 1) if not math.isfinite(v))
@@ -248,7 +249,7 @@ def check_setup(
         return report
     if len(losses) >= 2 and max(losses) - min(losses) <= 1e-7 * max(1.0, abs(losses[0])):
         first_step = watcher.predicted_decrease
-        if watcher.order_problems():
+        if order:
             cause = "the order of the loop's calls, above, keeps the parameters where they are."
         elif first_step and first_step < 1e-7 * max(1.0, abs(losses[0])):  # gradients there, steps too small
             cause = (
