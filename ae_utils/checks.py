@@ -1,6 +1,7 @@
-"""Argument checks shared by every module of ``ae_utils``: each names the argument, says what
-was wrong and how to fix it. No notebook teaches this module; learners meet its messages when a
-call is wrong (notebook 01, section 3, shows the course's own checker, ``check_setup``)."""
+"""Argument checks shared by every module of ``ae_utils``: each names the argument, says what was
+wrong and how to fix it, and each rule is written once here. The optimizer's rules return their
+problem in words, so that ``optimizer`` can raise it and ``diagnose.check_setup`` can list it.
+No notebook teaches this module; learners meet its messages when a call is wrong."""
 
 from __future__ import annotations
 
@@ -11,10 +12,40 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+EXAMPLE = "for example torch.optim.SGD(model.parameters(), lr=0.01)"
+
+# Number agreement in message templates: {is} reads "is" said of one item, "are" said of several.
+# fmt: off
+_AGREEMENT = {"is": ("is", "are"), "was": ("was", "were"), "does": ("does", "do"), "s": ("s", ""), "it": ("it", "they"),
+              "them": ("it", "them"), "its": ("its", "their"), "entry": ("entry", "entries"),
+              "a_parameter": ("a parameter", "parameters")}
+# fmt: on
+
+
+def listed(items: list) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = [str(item) for item in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def worded(template: str, items: list, **fields) -> str:
+    """``template`` said of ``items``: ``{names}`` lists them and ``{is}``, ``{it}``, ... agree in number."""
+    return template.format(names=listed(items), **{k: v[len(items) > 1] for k, v in _AGREEMENT.items()}, **fields)
+
+
+def described(tensors: list[torch.Tensor]) -> str:
+    """What tensors are, in one phrase: 'tensors of shape (100,), slices of a tensor of shape (100, 2)'."""
+    shapes = []
+    for t in tensors:
+        whole = "" if t._base is None else f", a slice of a tensor of shape {tuple(t._base.shape)}"
+        shapes.append(f"shape {tuple(t.shape)}{whole}")
+    if len(tensors) > 1 and len(set(shapes)) == 1:
+        return "tensors of " + shapes[0].replace(", a slice of", ", slices of")
+    return listed([f"a tensor of {shape}" for shape in shapes])
+
 
 def shown(value, width: int = 60) -> str:
-    """``value`` as an error message quotes it: its ``repr``, cut to ``width`` characters; an
-    array or tensor by its type and shape (its repr would fill the message)."""
+    """``value`` as a message quotes it: its repr cut to ``width`` characters; an array by its shape."""
     if isinstance(value, (np.ndarray, torch.Tensor)):
         return f"{type(value).__name__} of shape {tuple(value.shape)}"
     text = repr(value)
@@ -22,77 +53,78 @@ def shown(value, width: int = 60) -> str:
 
 
 def whole_number(name: str, value, minimum: int = 1, why: str = "") -> int:
-    """``value`` as an ``int``, if it is a whole number (a Python or NumPy integer, not a bool)
-    of at least ``minimum``; else a ``TypeError`` (not a whole number) or ``ValueError`` (too small)
-    that names ``name`` (and says ``why`` the minimum, when given)."""
+    """``value`` as an int, if it is a whole number (not a bool) of at least ``minimum`` (``why``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be a whole number, got {shown(value)} ({type(value).__name__})")
     if value < minimum:
-        reason = f": {why}" if why else ""
-        raise ValueError(f"{name} must be a whole number of at least {minimum}, got {value}{reason}")
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, got {value}{f': {why}' if why else ''}")
     return int(value)
 
 
 def tensor(name: str, value, what: str = "a torch.Tensor") -> torch.Tensor:
-    """``value``, if it is a ``torch.Tensor``; else a ``TypeError``: ``{name} must be {what}, got
-    <type>``, and for a NumPy array or a list how to convert it (``torch.from_numpy``,
-    ``torch.tensor``)."""
+    """``value``, if it is a tensor; else a TypeError that says how to convert an array or a list."""
     if isinstance(value, torch.Tensor):
         return value
+    how = ""
     if isinstance(value, np.ndarray):
         how = f"; convert it with torch.from_numpy({name}).float()"
     elif isinstance(value, (list, tuple)):
         how = f"; convert it with torch.tensor({name}, dtype=torch.float32)"
-    else:
-        how = ""
     raise TypeError(f"{name} must be {what}, got {type(value).__name__}{how}")
 
 
 def function(name: str, value, what: str):
-    """``value``, if it can be called; else a ``TypeError``: ``{name} must be {what}, got <type>``."""
+    """``value``, if it can be called; else a TypeError: ``{name} must be {what}, got <type>``."""
     if not callable(value):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
     return value
 
 
-def number(name: str, value, why: str = "") -> float:
-    """``value`` as a ``float``, if it is a finite real number (a Python or NumPy number, or a tensor
-    or array holding one, not a bool); else a ``TypeError`` (not a number) or ``ValueError`` (NaN
-    or infinite, with ``why`` that matters, when given) that names ``name``."""
-    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:  # a loss or floor kept as a tensor
+def number(name: str, value, why: str = "", finite: bool = True) -> float:
+    """``value`` as a float, if it is a real number (not a bool; a 0-d tensor or array too), finite if ``finite``."""
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {shown(value)} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value):
-        reason = f": {why}" if why else ""
-        raise ValueError(f"{name} must be a finite number, got {value}{reason}")
-    return value
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {float(value)}{f': {why}' if why else ''}")
+    return float(value)
 
 
 def flag(name: str, value) -> bool:
-    """``value`` as a ``bool``, if it is ``True`` or ``False`` (NumPy's too); else a ``TypeError``."""
+    """``value`` as a bool, if it is True or False (NumPy's too); else a TypeError."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {shown(value)} ({type(value).__name__})")
     return bool(value)
 
 
 def text(name: str, value) -> str:
-    """``value``, if it is a string; else a ``TypeError`` naming ``name``."""
+    """``value``, if it is a string; else a TypeError naming ``name``."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, got {type(value).__name__}")
     return value
 
 
 def items(name: str, value, what: str) -> list:
-    """``value`` as a list, if it is a list, tuple or other iterable of items (not a string, a dict or
-    a single number); else a ``TypeError``: ``{name} must be {what}, got <type>``."""
+    """``value`` as a list, if it is an iterable of items (not a string, a dict or one number)."""
     if not isinstance(value, (str, bytes, Mapping)):
         try:
             return list(value)
         except TypeError:  # not iterable (None, a number, a 0-d tensor)
             pass
     raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+
+
+def loss(name: str, value, tensor_only: bool = False) -> float:
+    """The loss ``name`` returned, as a float (NaN kept): a one-number tensor, or a number unless ``tensor_only``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.detach())
+    if not tensor_only and isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    got = f"a tensor of {value.numel()} numbers" if isinstance(value, torch.Tensor) else type(value).__name__
+    if tensor_only:
+        raise TypeError(f"{name} must return the loss as a single-number tensor, got {got}: return it, not loss.item()")
+    raise TypeError(f"{name} must return the loss as a single-number tensor (or a float), got {got}")
 
 
 def training_data(data: torch.Tensor, name: str = "data") -> None:
@@ -107,64 +139,72 @@ def training_data(data: torch.Tensor, name: str = "data") -> None:
             f"{name} must have shape (samples, features...), got {tuple(data.shape)}; "
             "a single sample x needs x.unsqueeze(0)"
         )
-    # A NaN or infinity makes the sum non-finite, so one cheap pass clears finite data; only a
-    # non-finite sum (bad values, or finite ones so large that they overflow) needs the exact count.
+    # One cheap sum clears finite data; only a non-finite sum (bad values, or an overflow) needs the count.
     if not torch.isfinite(data.sum()):
         bad = int((~torch.isfinite(data)).sum())
         if bad:
             raise ValueError(f"{name} holds {bad} NaN or infinite values; clean or drop them before training")
 
 
-def optimizer(opt, parameters=None, data: torch.Tensor | None = None) -> None:
-    """A ``torch.optim.Optimizer`` with positive learning rates, holding only tensors that require
-    grad, none of them ``data``; and, when ``parameters`` (the model's) are given, holding some of
-    them."""
+def learning_rate_problem(lr) -> str | None:
+    """What is wrong with a learning rate (not positive, or not finite), or None; a TypeError if no number."""
+    lr = number("the learning rate", lr, finite=False)
+    if math.isfinite(lr) and lr > 0:
+        return None
+    return (
+        f"the learning rate must be a positive number, got lr={lr}: steps of that size never move the "
+        "parameters downhill. Use a positive learning rate, for example lr=0.01."
+    )
+
+
+def held(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """The tensors an optimizer holds, group after group."""
+    return [p for group in opt.param_groups for p in group["params"]]
+
+
+_DATA = (
+    "the optimizer's {entry} {names} ({what}) {does} not require grad: {it} {is} data, not {a_parameter}, and "
+    "stepping {them} does nothing. Hand the optimizer the weights and biases."
+)
+
+
+def optimizer_problems(opt, skip=()) -> list[str]:
+    """An optimizer's problems, one a line: learning rates that cannot train, entries that do not require
+    grad (data, not parameters; ids in ``skip`` left out). A TypeError if ``opt`` is no optimizer."""
     if not isinstance(opt, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(opt).__name__}; "
-            "for example torch.optim.SGD(model.parameters(), lr=0.01)"
-        )
-    held = [p for group in opt.param_groups for p in group["params"]]
-    if not held:
-        raise ValueError(
-            "the optimizer holds no tensors at all, so a step changes nothing; "
-            "create it with the model's parameters, for example torch.optim.SGD(model.parameters(), lr=0.01)"
-        )
-    for group in opt.param_groups:
-        lr = group.get("lr")
-        if lr is not None:
-            lr = float(lr)
-            if not math.isfinite(lr) or lr <= 0:
-                raise ValueError(
-                    f"the learning rate must be a positive number, got lr={lr}; "
-                    "with lr <= 0 the optimizer never moves the parameters (or moves them uphill)"
-                )
-    data_memory = None if data is None else (data.untyped_storage().data_ptr(), data.device)
-    for p in held:
-        if data_memory is not None and (p.untyped_storage().data_ptr(), p.device) == data_memory:  # data or a view
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(opt).__name__}; {EXAMPLE}")
+    rates = [learning_rate_problem(group["lr"]) for group in opt.param_groups if "lr" in group]
+    problems = list(dict.fromkeys(problem for problem in rates if problem))
+    data = [i for i, p in enumerate(held(opt)) if not p.requires_grad and id(p) not in skip]
+    if data:
+        problems.append(worded(_DATA, data, what=described([held(opt)[i] for i in data])))
+    return problems
+
+
+def optimizer(opt, parameters=None, data: torch.Tensor | None = None) -> None:
+    """An optimizer that can train: no ``optimizer_problems``, some tensors, none of them the training
+    ``data`` (or a view of it), and some of the model's ``parameters`` when given."""
+    problems, tensors = optimizer_problems(opt), held(opt)
+    if not tensors:
+        raise ValueError(f"the optimizer holds no tensors at all, so a step changes nothing; create it with {EXAMPLE}")
+    memory = None if data is None else (data.untyped_storage().data_ptr(), data.device)
+    for p in tensors:
+        if (p.untyped_storage().data_ptr(), p.device) == memory:  # the data, or a view of it
             raise ValueError(
                 f"the optimizer holds the training data (a tensor of shape {tuple(p.shape)}): each step would "
                 "change the data, not the model. Pass the model's parameters, for example model.parameters()"
             )
-        if not p.requires_grad:
-            raise ValueError(
-                f"the optimizer holds a tensor of shape {tuple(p.shape)} that does not require grad: "
-                "it is data, not a parameter, and the optimizer can never change it. "
-                "Create parameters with requires_grad=True (or use nn.Parameter) and pass those, "
-                "for example model.parameters()"
-            )
-    if parameters is not None:
-        ids = {id(p) for p in parameters}
-        if ids and not any(id(p) in ids for p in held):
-            raise ValueError(
-                "the optimizer holds none of the model's parameters, so its steps cannot change the model; "
-                "create it with them, for example torch.optim.SGD(model.parameters(), lr=0.01)"
-            )
+    if problems:
+        raise ValueError(problems[0])
+    ids = {id(p) for p in parameters or ()}
+    if ids and not any(id(p) in ids for p in tensors):
+        raise ValueError(
+            f"the optimizer holds none of the model's parameters, so its steps cannot change the model; {EXAMPLE}"
+        )
 
 
 def data_matrix(x: torch.Tensor, name: str = "x") -> torch.Tensor:
-    """``x`` as float64 on the CPU, if it is a finite floating-point tensor of shape (samples, features)
-    with at least two samples (a covariance needs two)."""
+    """``x`` as float64 on the CPU, if it is finite, floating-point, (samples, features), two samples or more."""
     tensor(name, x, "a torch.Tensor of shape (samples, features)")
     if x.ndim != 2:
         raise ValueError(
@@ -192,8 +232,7 @@ def bottleneck_width(k, dim: int) -> int:
 
 
 def reconstruction_shape(output, x: torch.Tensor) -> None:
-    """A model's output for the batch ``x`` must be a tensor of ``x``'s shape: another shape would
-    broadcast silently in the loss."""
+    """A model's output for the batch ``x`` must be a tensor of ``x``'s shape (else the loss broadcasts)."""
     if not isinstance(output, torch.Tensor):
         raise TypeError(f"the model must return a tensor, got {type(output).__name__}")
     if output.shape != x.shape:
@@ -204,19 +243,16 @@ def reconstruction_shape(output, x: torch.Tensor) -> None:
 
 
 def first_forward(model, x: torch.Tensor, name: str = "x", optimizer=None) -> torch.Tensor:
-    """``model(x)`` for the first batch, its shape checked (``reconstruction_shape``). When the call
-    fails because ``x`` does not fit the model's first parameter (an ``nn.Module``'s, else the
-    ``optimizer``'s first tensor) in dtype, device or number of features, a ``ValueError`` says
-    which and how to fix it, raised from torch's error. Only the first batch goes through here,
-    so later steps pay nothing for it."""
+    """``model(x)`` for the first batch, its shape checked; when ``x`` does not fit the model's first parameter
+    (else the ``optimizer``'s first tensor), a ValueError says how, raised from torch's error."""
     try:
         output = model(x)
     except RuntimeError as error:
         if isinstance(model, torch.nn.Module):
             parameter = next(model.parameters(), None)
         else:
-            held = [p for group in getattr(optimizer, "param_groups", []) for p in group["params"]]
-            parameter = held[0] if held else None
+            tensors = held(optimizer) if isinstance(optimizer, torch.optim.Optimizer) else []
+            parameter = tensors[0] if tensors else None
         problem = None if parameter is None else _mismatch(x, parameter, name, str(error))
         if problem is None:
             raise
@@ -230,8 +266,7 @@ _CONVERSIONS = {torch.float32: "float()", torch.float64: "double()", torch.float
 
 
 def _mismatch(x: torch.Tensor, parameter: torch.Tensor, name: str, error: str) -> str | None:
-    """What does not fit between the data ``x`` and the model's first ``parameter``, going by the
-    RuntimeError's text ``error``; None when it is none of dtype, device or feature count."""
+    """What does not fit between ``x`` and ``parameter`` (dtype, device, features) by torch's ``error``, or None."""
     what = (
         f"the model cannot take {name}: {name} has dtype {x.dtype} and shape {tuple(x.shape)}, "
         f"the model's first parameter dtype {parameter.dtype} and shape {tuple(parameter.shape)}"

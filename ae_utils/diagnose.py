@@ -1,27 +1,87 @@
-"""Why does my loss not change? ``check_setup`` looks at a training set-up and says, in plain
-words, what stops it from learning.
-
-It reports parameters that never receive a gradient, parameters the optimizer does not
-hold, tensors in the optimizer that are data rather than parameters (or that the loss does
-not depend on), a loss built once outside the loop, and a loss that does not move over a
-few steps. Given the loop's whole step (``training_step``) it also sees the order of the
-loop's calls: ``step()`` before ``backward()``, ``zero_grad()`` between them, or no
-``zero_grad()`` at all. It takes those few steps itself and then puts every tensor and the
-optimizer's state back as they were. Each distinct problem is one line, naming together
-every tensor it concerns.
-"""
+"""Why does my loss not change? ``check_setup`` takes a training set-up through a few steps, says in
+plain words what stops it from learning, and puts everything back. In three parts: the problems seen
+before any step (``_static_problems``, with ``checks.optimizer``'s own rules), a snapshot that restores
+what the steps change (``_snapshot``), and the problems seen while stepping (``_watching`` records them,
+``_observed_problems`` reads them). Every message comes from the table ``MESSAGES``."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
 import math
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
+from torch.autograd.graph import register_multi_grad_hook
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
 from . import checks
+
+_FLAT = "the loss stayed at {loss:.6g} for {n} steps: "
+# Every message of this module. {names} lists tensors; {is}, {it}, ... agree with their number (checks.worded).
+MESSAGES = {
+    "empty": "Nothing checked yet: this report is empty (make one with ae.check_setup).",
+    "ok": "No problems found: all {n} parameters receive gradients, the optimizer holds exactly them, and the loss "
+    "went from {first:.4g} to {last:.4g} in {steps} steps.",
+    "count": "{n} problem(s) found:",
+    "one_of": "give exactly one of compute_loss= (a function returning the loss) or training_step= (the loop's "
+    "whole step, in the loop's order, returning the loss)",
+    "steps_itself": "compute_loss calls backward() or optimizer.step() itself: it is the loop's whole step. Pass "
+    "it as training_step= (its order is checked too); compute_loss= only computes the loss.",
+    # before any step
+    "not_leaf": "{names} {was} computed from another tensor (as torch.randn(..., requires_grad=True) * 0.1 is), so "
+    "backward() leaves {its} .grad empty and no optimizer can hold {them}: create each as a leaf tensor, "
+    "(torch.randn(...) * 0.1).requires_grad_().",
+    "no_grad": "{names} {does} not require grad, so no gradient can reach {them}: create {them} with "
+    "requires_grad=True (or as nn.Parameter).",
+    "missing": "{names} {is} not in the optimizer, so optimizer.step() never changes {them}.",
+    "extra": "the optimizer's {entry} {names} ({what}) {is} not among the parameters checked: if {it} {is} data "
+    "made with requires_grad=True, each step changes the data. Hand the optimizer only the parameters.",
+    # a step that failed
+    "graph_reused": "backward() failed on step {step} with 'Trying to backward through the graph a second time': "
+    "the forward pass ran once, outside the loop, and every step reuses its graph. retain_graph=True silences "
+    "this error but does not fix it: compute the reconstruction (and the loss) inside the loop.",
+    "backward_twice": "backward() failed on step {step} with 'Trying to backward through the graph a second "
+    "time': the step calls backward() twice on one loss. Call it once per step.",
+    "graph_changed": "loss.backward(retain_graph=True) failed on step {step}: its graph, made once outside the "
+    "loop, holds weights that optimizer.step() has changed since. Compute the reconstruction inside the loop.",
+    "step_broke_backward": "loss.backward() failed on step {step} because optimizer.step() ran between the "
+    "forward pass and backward() and changed, in place, weights that backward() needs: call optimizer.step() "
+    "after loss.backward().",
+    "no_grad_loss": "the loss does not depend on any tensor that requires grad (was it computed under "
+    "torch.no_grad(), or from .detach()ed or .item() values?), so backward() has nothing to do.",
+    # seen while stepping
+    "never_receive": "{names} never receive{s} a gradient: the loss does not depend on {them}.",
+    "no_backward": "no gradient reached any parameter in {n} steps: the loop never calls loss.backward(), or "
+    "calls it on a loss that does not depend on them. Call loss.backward() before optimizer.step().",
+    "never_stepped": "optimizer.step() is never called on this optimizer in {n} steps, so the parameters never "
+    "move: call it after loss.backward() (a loop that steps every few calls needs more steps=).",
+    "step_before_backward": "optimizer.step() runs before loss.backward(), so each step finds no gradient of its "
+    "own (none yet, or the last step's): call loss.backward() first, then optimizer.step().",
+    "cleared": "optimizer.zero_grad() runs between loss.backward() and optimizer.step(), so it clears the "
+    "gradients just computed and step() has none to use: call zero_grad() before the forward pass.",
+    "accumulates": "the gradients are never cleared between steps (no optimizer.zero_grad()), so each backward() "
+    "adds to the gradients of every earlier step: call optimizer.zero_grad() at the start of each step.",
+    # the losses
+    "not_finite": "the loss is {value} at step {at} of {n}: NaN or infinite values in the data, the parameters "
+    "or the loss function (check them with torch.isfinite), or a learning rate far too large, after some steps.",
+    "flat_order": _FLAT + "the order of the loop's calls, above, keeps the parameters where they are.",
+    "flat_small_lr": _FLAT + "the learning rate is too small: each step should lower the loss by about "
+    "lr x |gradient|^2 = {decrease:.3g}, too little to show. Try a learning rate 100 to 1000 times larger.",
+    "flat_made_once": _FLAT + "the parameters changed but the loss did not: it is computed from a reconstruction "
+    "made once, before the loop. Compute the reconstruction inside the loop.",
+    "flat_late": _FLAT + "the parameters changed only in the last of the {n} steps, after its loss. A loop that "
+    "steps every few calls needs more steps= to show its loss move.",
+    "flat_unmoved": _FLAT + "no parameter changed, so nothing the optimizer does can reach the loss.",
+}
+_ORDER = ["never_stepped", "step_before_backward", "cleared", "accumulates"]  # the loop's order problems, as listed
 
 
 @dataclass
@@ -41,69 +101,15 @@ class SetupReport:
         return not self.problems
 
     def __str__(self) -> str:
-        if self.ok and not self.losses:
-            return "Nothing checked yet: this report is empty (make one with ae.check_setup)."
-        if self.ok:
-            return (
-                f"No problems found: all {self.n_parameters} parameters receive gradients, the optimizer "
-                f"holds exactly them, and the loss went from {self.losses[0]:.4g} to {self.losses[-1]:.4g} "
-                f"in {len(self.losses) - 1} steps."
-            )
-        lines = [f"{len(self.problems)} problem(s) found:"]
-        lines += [f"{i}. {p}" for i, p in enumerate(self.problems, 1)]
-        return "\n".join(lines)
+        if self.problems:
+            numbered = [f"{i}. {problem}" for i, problem in enumerate(self.problems, 1)]
+            return "\n".join([MESSAGES["count"].format(n=len(self.problems)), *numbered])
+        if not self.losses:
+            return MESSAGES["empty"]
+        first, last, steps = self.losses[0], self.losses[-1], len(self.losses) - 1
+        return MESSAGES["ok"].format(n=self.n_parameters, first=first, last=last, steps=steps)
 
     __repr__ = __str__
-
-
-def _named(parameters) -> list[tuple[str, torch.Tensor]]:
-    if isinstance(parameters, nn.Module):
-        return list(parameters.named_parameters())
-    if isinstance(parameters, Mapping):
-        items = list(parameters.items())
-    elif isinstance(parameters, Iterable) and not isinstance(parameters, torch.Tensor):
-        items = [(f"parameter {i}", p) for i, p in enumerate(parameters)]
-    else:
-        raise TypeError(
-            "parameters must be an nn.Module, a dict of name -> tensor, or a list of tensors, "
-            f"got {type(parameters).__name__}"
-        )
-    for name, p in items:
-        if not isinstance(p, torch.Tensor):
-            raise TypeError(f"{name} is a {type(p).__name__}, not a tensor")
-    if not items:
-        raise ValueError("no parameters were given to check")
-    return items
-
-
-def _describe(tensors: list[torch.Tensor]) -> str:
-    """What the tensors are, in one phrase ("a tensor of shape (100,), a slice of ...")."""
-    phrases = []
-    for t in tensors:
-        text = f"shape {tuple(t.shape)}"
-        if t._base is not None:
-            text += f", a slice of a tensor of shape {tuple(t._base.shape)}"
-        phrases.append(text)
-    if len(set(phrases)) == 1:
-        one = phrases[0].replace(", a slice of", ", slices of") if len(tensors) > 1 else phrases[0]
-        return ("tensors of " if len(tensors) > 1 else "a tensor of ") + one
-    return _listed([f"a tensor of {phrase}" for phrase in phrases])
-
-
-def _listed(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _entries(indices: list[int]) -> str:
-    """'the optimizer's entry 0' or 'the optimizer's entries 0 and 1'."""
-    word = "entry" if len(indices) == 1 else "entries"
-    return f"the optimizer's {word} {_listed([str(i) for i in indices])}"
-
-
-def _these(items: list, one: str, many: str) -> str:
-    """The singular or plural form of a phrase, for ``items``."""
-    return one if len(items) == 1 else many
 
 
 def check_setup(
@@ -118,332 +124,282 @@ def check_setup(
 
     parameters: what should learn: an ``nn.Module``, a dict ``{"name": tensor}``, or a list.
     optimizer: the optimizer that should update them.
-    compute_loss: a function of no arguments that returns the loss, exactly as the
-        training loop computes it (the checker calls ``zero_grad``, ``backward`` and ``step``).
-    training_step: instead of ``compute_loss``, the loop's whole step as a function of no
-        arguments: the loop body with its own ``zero_grad``, ``backward`` and ``step`` in its
-        own order, returning the loss. Then the order is checked too.
-    steps: how many optimizer steps to take to see whether the loss moves (at least 2).
+    compute_loss: a function of no arguments returning the loss as the loop computes it (the
+        checker calls ``zero_grad``, ``backward`` and ``step`` around it); or
+    training_step: the loop's whole step as a function of no arguments, with its own calls in its
+        own order, returning the loss (or ``loss.item()``); then the order is checked too.
+    steps: how many steps to take to see whether the loss moves (at least 2).
 
-    Every tensor and the optimizer's state are restored afterwards.
-
-    Taught in notebook 01, section 3 (a checker for "why does my loss not change?"), and its
-    exercise 1 (``training_step=``).
+    Afterwards the tensors, the module's buffers and mode, every optimizer stepped and its schedulers,
+    and the random generators are as they were (what the step keeps elsewhere, such as a data iterator,
+    cannot be put back). Taught in notebook 01, section 3, and exercise 1.
     """
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if (compute_loss is None) == (training_step is None):
-        raise TypeError(
-            "give exactly one of compute_loss= (a function returning the loss) or training_step= "
-            "(the loop's whole step: zero_grad, loss, backward, step, in the loop's order, returning the loss)"
-        )
-    if not callable(compute_loss if training_step is None else training_step):
-        what = "compute_loss" if training_step is None else "training_step"
-        raise TypeError(f"{what} must be a function of no arguments that returns the loss")
-    steps = checks.whole_number("steps", steps, 2, why="it takes two steps to see the loss move")
     named = _named(parameters)
+    checks.optimizer_problems(optimizer)  # refuses what is no optimizer, or a learning rate that is no number
+    if (compute_loss is None) == (training_step is None):
+        raise TypeError(MESSAGES["one_of"])
+    name, function = ("compute_loss", compute_loss) if training_step is None else ("training_step", training_step)
+    checks.function(name, function, "a function of no arguments that returns the loss")
+    steps = checks.whole_number("steps", steps, 2, why="it takes two steps to see the loss move")
     report = SetupReport(n_parameters=len(named))
-    in_optimizer = [p for group in optimizer.param_groups for p in group["params"]]
-    optimizer_ids = {id(p) for p in in_optimizer}
-    names = {id(p): name for name, p in named}
-
-    not_leaf = [name for name, p in named if p.requires_grad and not p.is_leaf]
-    no_grad = [name for name, p in named if not p.requires_grad]
-    missing = [name for name, p in named if p.requires_grad and p.is_leaf and id(p) not in optimizer_ids]
-    if not_leaf:
-        report.problems.append(
-            f"{_listed(not_leaf)} {_these(not_leaf, 'was', 'were')} computed from another tensor (for example "
-            "torch.randn(..., requires_grad=True) * 0.1), so "
-            f"{_these(not_leaf, 'it is not a leaf', 'they are not leaves')}: backward() does not fill their .grad "
-            "and no optimizer can hold them. "
-            "Create each as a leaf: (torch.randn(...) * 0.1).requires_grad_()."
-        )
-    if no_grad:
-        report.problems.append(
-            f"{_listed(no_grad)} {_these(no_grad, 'does', 'do')} not require grad, so no gradient can reach "
-            f"{_these(no_grad, 'it', 'them')}: create {_these(no_grad, 'it', 'them')} with requires_grad=True "
-            "(or as nn.Parameter)."
-        )
-    if missing:
-        report.problems.append(
-            f"{_listed(missing)} {_these(missing, 'is', 'are')} not in the optimizer, so optimizer.step() never "
-            f"changes {_these(missing, 'it', 'them')}."
-        )
-    rates = sorted({float(g["lr"]) for g in optimizer.param_groups if g.get("lr") is not None and not g["lr"] > 0})
-    for lr in rates:
-        report.problems.append(
-            f"the optimizer's learning rate is {lr}: steps of that size never move the parameters "
-            "downhill. Use a positive learning rate, for example lr=0.01."
-        )
-    data = [i for i, p in enumerate(in_optimizer) if id(p) not in names and not p.requires_grad]
-    if data:
-        report.problems.append(
-            f"{_entries(data)} ({_describe([in_optimizer[i] for i in data])}) "
-            + _these(
-                data,
-                "does not require grad: it is data, not a parameter, and stepping it does nothing.",
-                "do not require grad: they are data, not parameters, and stepping them does nothing.",
-            )
-            + " Hand the optimizer the weights and biases."
-        )
-
-    everything = list({id(t): t for t in [p for _, p in named] + in_optimizer}.values())
-    saved_values = [t.detach().clone() for t in everything]
-    saved_grads = [None if not t.is_leaf or t.grad is None else t.grad.clone() for t in everything]
-    saved_state = copy.deepcopy(optimizer.state_dict())
-    # no trace: a module's buffers (BatchNorm's running statistics) and the random generators too
-    buffers = [b for b in parameters.buffers()] if isinstance(parameters, nn.Module) else []
-    saved_buffers = [b.detach().clone() for b in buffers]
-    saved_rng = torch.random.get_rng_state()
-    saved_cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-    watcher = _LoopWatcher(everything, optimizer)
-    try:
-        for t in everything:
-            if t.is_leaf:
-                t.grad = None
-        step = training_step if training_step is not None else _checkers_step(optimizer, compute_loss, report.losses)
-        _take_steps(step, steps, report, watcher, returns_loss=training_step is not None)
-        moved = any(not torch.equal(t.detach(), v) for t, v in zip(everything, saved_values))
-    finally:
-        watcher.remove()
-        with torch.no_grad():
-            for t, value, grad in zip(everything, saved_values, saved_grads):
-                t.copy_(value)
-                if t.is_leaf:
-                    t.grad = grad
-            for b, value in zip(buffers, saved_buffers):
-                b.copy_(value)
-        optimizer.load_state_dict(saved_state)
-        torch.random.set_rng_state(saved_rng)
-        if saved_cuda_rng is not None:
-            torch.cuda.set_rng_state_all(saved_cuda_rng)
-
-    if report.losses and watcher.backward_ran:  # who got a gradient is known once a backward ran
-        never = [name for name, p in named if p.requires_grad and p.is_leaf and id(p) not in watcher.received]
-        if never:
-            report.problems.append(
-                f"{_listed(never)} never receive{_these(never, 's', '')} a gradient: the loss does not depend on "
-                f"{_these(never, 'it', 'them')}."
-            )
-        ignored = [
-            i
-            for i, p in enumerate(in_optimizer)
-            if id(p) not in names and p.requires_grad and id(p) not in watcher.received
-        ]
-        if ignored:
-            report.problems.append(
-                f"{_entries(ignored)} ({_describe([in_optimizer[i] for i in ignored])}) "
-                f"get{_these(ignored, 's', '')} no gradient: the loss does not depend on "
-                f"{_these(ignored, 'it', 'them')}."
-            )
-    order = watcher.order_problems()
-    report.problems += order
-    losses = report.losses
-    if any(not math.isfinite(v) for v in losses):
-        at = next(i for i, v in enumerate(losses, 1) if not math.isfinite(v))
-        report.problems.append(
-            f"the loss is {losses[at - 1]} at step {at} of {len(losses)}: NaN or infinite values in the data, the "
-            "parameters or the loss function make every gradient useless. Check them with torch.isfinite "
-            "(a learning rate that is too large also ends here, after some steps)."
-        )
-        return report
-    if len(losses) >= 2 and max(losses) - min(losses) <= 1e-7 * max(1.0, abs(losses[0])):
-        first_step = watcher.predicted_decrease
-        if order:
-            cause = "the order of the loop's calls, above, keeps the parameters where they are."
-        elif first_step and first_step < 1e-7 * max(1.0, abs(losses[0])):  # gradients there, steps too small
-            cause = (
-                f"the learning rate is too small: each step should lower the loss by about lr x |gradient|^2 = "
-                f"{first_step:.3g}, too little to show. Try a learning rate 100 to 1000 times larger."
-            )
-        elif moved:
-            cause = (
-                "the parameters changed but the loss did not: it is computed from a reconstruction "
-                "made once, before the loop. Compute the reconstruction inside the loop."
-            )
-        else:
-            cause = "no parameter changed, so nothing the optimizer does can reach the loss."
-        report.problems.append(f"the loss stayed at {losses[0]:.6g} for {len(losses)} steps: {cause}")
+    tensors = list({id(t): t for t in [p for _, p in named] + checks.held(optimizer)}.values())
+    with (
+        _snapshot(parameters, tensors, optimizer, loop=training_step is not None) as (optimizers, moved),
+        _watching(tensors, optimizer) as events,
+    ):
+        step = _stepper(optimizer, compute_loss, training_step, report.losses, events)
+        failure = _take_steps(step, steps, events, moved)
+    others = {id(p) for other in optimizers[1:] for p in checks.held(other)}
+    report.problems = _static_problems(named, optimizer, others)
+    report.problems += _observed_problems(named, optimizer, events, report.losses, failure)
     return report
 
 
-class _LoopWatcher:
-    """Watches the steps through hooks: which tensors receive a gradient, and, at each
-    ``optimizer.step()``, whether a gradient arrived since the last step and is still there.
-    A gradient that arrives on top of one a step has already used means no ``zero_grad()``
-    between steps."""
+def _named(parameters) -> list[tuple[str, torch.Tensor]]:
+    """The tensors to check, each with its name: a module's, the dict's keys, or 'parameter i'."""
+    if isinstance(parameters, nn.Module):
+        named = list(parameters.named_parameters())
+    elif isinstance(parameters, Mapping):
+        named = list(parameters.items())
+    else:
+        what = "an nn.Module, a dict of name -> tensor, or a list of tensors"
+        if isinstance(parameters, torch.Tensor):
+            raise TypeError(f"parameters must be {what}, got one tensor; put it in a list: [tensor]")
+        named = [(f"parameter {i}", p) for i, p in enumerate(checks.items("parameters", parameters, what))]
+    for name, p in named:
+        checks.tensor(name, p)
+    if not named:
+        raise ValueError("no parameters were given to check")
+    return named
 
-    def __init__(self, tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer):
-        self.received: set[int] = set()  # every tensor a gradient reached
-        self.fresh: set[int] = set()  # those it reached since the last step, in this call of the step
-        self.fresh_nonzero: set[int] = set()  # those of them whose arriving gradient was not all zero
-        self.since_step: set[int] = set()  # reached since the last step, in any call (not cleared by start_step)
-        self.steps_taken = 0
-        self.used_at: dict[int, int] = {}  # tensor id -> the step that last used its gradient
-        self.steps_without_backward = 0
-        self.cleared_before_step = self.accumulates = False
-        self.step_broke_backward: int | None = None  # the step whose backward() failed after a step()
-        self.predicted_decrease: float | None = None  # lr x |gradient|^2 at the first step with gradients
-        self.stepped = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
-        self.handles = [t.register_hook(self._arrived(t)) for t in tensors if t.requires_grad and t.is_leaf]
-        self.handles.append(optimizer.register_step_pre_hook(self._before_step))
-        self.handles.append(optimizer.register_step_post_hook(self._after_step))
-        self.closure_step = False
 
-    @property
-    def backward_ran(self) -> bool:
-        return bool(self.received)
+def _nonzero(grad: torch.Tensor | None) -> bool:
+    return grad is not None and bool(grad.detach().ne(0).any())
 
-    def _arrived(self, t: torch.Tensor):
-        def hook(grad):
-            first = id(t) not in self.since_step  # later arrivals before a step are accumulation
-            self.received.add(id(t))
-            self.fresh.add(id(t))
-            self.since_step.add(id(t))
-            if bool(grad.detach().ne(0).any()):
-                self.fresh_nonzero.add(id(t))
-            stale = t.grad is not None and bool(t.grad.detach().ne(0).any())
-            if first and stale and self.used_at.get(id(t)) == self.steps_taken:  # the last step used it, uncleared
-                self.accumulates = True
 
-        return hook
+# ---------------------------------------------------------------- 1. the set-up, before any step
 
-    def _before_step(self, optimizer, args, kwargs):
-        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)  # args[0] is the optimizer
-        self.closure_step = callable(closure)
-        if not self.closure_step:
-            self._check_step(optimizer)
 
-    def _after_step(self, optimizer, args, kwargs):
-        if self.closure_step:  # the closure ran backward() inside step(): look now
-            self._check_step(optimizer)
+def _static_problems(named, optimizer, held_by_others: set[int]) -> list[str]:
+    """Tensors that cannot learn or that no optimizer stepped in the loop holds, the optimizer's own
+    problems (``checks.optimizer_problems``), and what it holds besides the parameters."""
+    held = checks.held(optimizer)
+    stepped, names = {id(p) for p in held} | held_by_others, {id(p) for _, p in named}
+    kinds = {
+        "not_leaf": [n for n, p in named if p.requires_grad and not p.is_leaf],
+        "no_grad": [n for n, p in named if not p.requires_grad],
+        "missing": [n for n, p in named if p.requires_grad and p.is_leaf and id(p) not in stepped],
+    }
+    problems = [checks.worded(MESSAGES[kind], found) for kind, found in kinds.items() if found]
+    problems += checks.optimizer_problems(optimizer, skip=names)
+    extra = [i for i, p in enumerate(held) if p.requires_grad and id(p) not in names]
+    if extra:
+        problems.append(checks.worded(MESSAGES["extra"], extra, what=checks.described([held[i] for i in extra])))
+    return problems
 
-    def _check_step(self, optimizer):
-        arrived = [p for p in self.stepped if id(p) in self.fresh]
-        arrived_nonzero = [p for p in self.stepped if id(p) in self.fresh_nonzero]
-        with_grads = [p for p in self.stepped if p.grad is not None and bool(p.grad.detach().ne(0).any())]
-        if arrived_nonzero and not with_grads:
-            self.cleared_before_step = True  # backward() ran, yet step() finds no gradient
-        if not arrived:
-            self.steps_without_backward += 1
-        if with_grads and self.predicted_decrease is None:
-            self.predicted_decrease = sum(
-                float(group.get("lr", 0.0))
-                * sum(float((p.grad.double() ** 2).sum()) for p in group["params"] if p.grad is not None)
-                for group in optimizer.param_groups
-            )
-        self.steps_taken += 1
-        for p in with_grads:
-            self.used_at[id(p)] = self.steps_taken
-        self.fresh.clear()
-        self.fresh_nonzero.clear()
-        self.since_step.clear()
 
-    def order_problems(self) -> list[str]:
-        """The problems with the order of the loop's calls, one line each."""
-        problems = []
-        if self.steps_taken == 0 and self.backward_ran:
-            problems.append(
-                "optimizer.step() is never called on this optimizer, so the parameters never move: "
-                "call it after loss.backward()."
-            )
-        reached = any(id(p) in self.received for p in self.stepped)  # else the order is not what is wrong
-        if self.step_broke_backward:
-            problems.append(
-                f"loss.backward() failed on step {self.step_broke_backward} because optimizer.step() ran between "
-                "the forward pass and backward() and changed, in place, weights that backward() needs: call "
-                "optimizer.step() after loss.backward()."
-            )
-        elif reached and self.steps_without_backward:
-            problems.append(
-                "optimizer.step() runs before loss.backward(), so each step finds no gradient of its own "
-                "(none yet, or the last step's): call loss.backward() first, then optimizer.step()."
-            )
-        if self.cleared_before_step:
-            problems.append(
-                "optimizer.zero_grad() runs between loss.backward() and optimizer.step(), so it clears the "
-                "gradients just computed and step() has none to use: call zero_grad() before the forward pass."
-            )
-        if self.accumulates:
-            problems.append(
-                "the gradients are never cleared between steps (no optimizer.zero_grad()), so each backward() adds "
-                "to the gradients of every earlier step: call optimizer.zero_grad() at the start of each step."
-            )
-        return problems
+# ---------------------------------------------------------------- 2. the snapshot around the trial steps
 
-    def start_step(self) -> None:
-        """A new call of the loop's step begins: a gradient of the call before does not count as
-        this step's (the loop is a cycle; where each step begins is what says which call is late)."""
-        self.fresh.clear()
-        self.fresh_nonzero.clear()
 
-    def remove(self) -> None:
-        for handle in self.handles:
+@contextlib.contextmanager
+def _snapshot(parameters, tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer, loop: bool):
+    """Puts back, on leaving, what the trial steps change: the tensors' values and .grad (cleared for the
+    steps), the module's buffers and modes, the optimizer and every other one stepped (saved before its
+    first step; .grad of what only they hold is cleared) with, for a loop's step, their schedulers, and the
+    random generators. Yields those optimizers (the one checked first) and a test: has a tensor moved?"""
+    module = parameters if isinstance(parameters, nn.Module) else nn.Module()
+    grads = [t.grad.clone() if t.is_leaf and t.grad is not None else None for t in tensors]
+    values = [(t, t.detach().clone(), grad) for t, grad in zip(tensors, grads)]
+    buffers = [(b, b.detach().clone(), None) for b in module.buffers()]
+    optimizers, restores = [optimizer], _generators() + _restores(optimizer, loop)
+    modes = [(m, m.training) for m in module.modules()]
+
+    def before_step(stepping, args, kwargs) -> None:
+        if stepping not in optimizers:  # another optimizer: save it, and what it holds, before it steps
+            optimizers.append(stepping)
+            restores.extend(_restores(stepping, loop))
+            known = {id(t) for t, _, _ in values}
+            values.extend((p, p.detach().clone(), None) for p in checks.held(stepping) if id(p) not in known)
+
+    hook = register_optimizer_step_pre_hook(before_step)
+    for t in tensors:
+        if t.is_leaf:
+            t.grad = None  # a stale gradient must take no part in the steps
+    try:
+        yield optimizers, lambda: any(not torch.equal(t.detach(), value) for t, value, _ in values)
+    finally:
+        hook.remove()
+        with torch.no_grad():
+            for t, value, grad in values + buffers:
+                t.copy_(value)
+                if t.is_leaf:
+                    t.grad = grad
+        for m, training in modes:
+            m.training = training
+        for restore, state in restores:
+            restore(state)
+
+
+def _generators() -> list:
+    """(setter, state) pairs that put back torch's, NumPy's, Python's and CUDA's random generators."""
+    pairs = [(torch.random.set_rng_state, torch.random.get_rng_state()), (np.random.set_state, np.random.get_state())]
+    pairs.append((random.setstate, random.getstate()))
+    if torch.cuda.is_available():
+        pairs.append((torch.cuda.set_rng_state_all, torch.cuda.get_rng_state_all()))
+    return pairs
+
+
+def _restores(optimizer: torch.optim.Optimizer, loop: bool) -> list:
+    """(setter, state) pairs that put back an optimizer and, for a loop's step, its learning-rate
+    schedulers: the objects that refer to it, or whose ``__dict__`` does (walking every object in
+    memory takes a tenth of a second or so)."""
+    referrers = gc.get_referrers(optimizer) if loop else []
+    dicts = [d for d in referrers if isinstance(d, dict)]
+    owners = referrers + (gc.get_referrers(*dicts) if dicts else [])
+    found = [o for o in owners if isinstance(o, (LRScheduler, ReduceLROnPlateau)) and o.optimizer is optimizer]
+    return [
+        (o.load_state_dict, copy.deepcopy(o.state_dict())) for o in [optimizer, *{id(s): s for s in found}.values()]
+    ]
+
+
+# ---------------------------------------------------------------- 3. what the trial steps show
+
+
+@contextlib.contextmanager
+def _watching(tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer):
+    """Records, through hooks, what happens in the trial as a list of events: ("call", moved) as each
+    call of the step begins (has a tensor moved yet?); ("grad", id, nonzero, stale) as a gradient
+    reaches a tensor (not all zero? landing on a nonzero .grad?); ("backward",) as a backward() ends;
+    ("step", ours, ids, decrease) after any optimizer's step (the one checked? the ids of its tensors
+    with a nonzero gradient; lr x |gradient|^2)."""
+    events, leaves = [], [t for t in tensors if t.requires_grad and t.is_leaf]
+
+    def arrival(t: torch.Tensor):
+        return lambda grad: events.append(("grad", id(t), _nonzero(grad), _nonzero(t.grad)))
+
+    def stepped(stepping, args, kwargs) -> None:
+        groups = [(g.get("lr") or 0.0, [p for p in g["params"] if _nonzero(p.grad)]) for g in stepping.param_groups]
+        decrease = sum(float(lr) * sum(float(p.grad.double().square().sum()) for p in ps) for lr, ps in groups)
+        events.append(("step", stepping is optimizer, {id(p) for _, ps in groups for p in ps}, decrease))
+
+    handles = [t.register_hook(arrival(t)) for t in leaves] + [register_optimizer_step_post_hook(stepped)]
+    if leaves:
+        handles.append(register_multi_grad_hook(leaves, lambda grads: events.append(("backward",))))
+    try:
+        yield events
+    finally:
+        for handle in handles:
             handle.remove()
 
 
-def _checkers_step(optimizer, compute_loss, losses: list[float]):
-    """The step the checker takes around ``compute_loss``: zero_grad, loss, backward, step.
-    It records the loss in ``losses`` before ``backward``, which may fail."""
+def _stepper(optimizer, compute_loss, training_step, losses: list[float], events: list):
+    """The step to take, recording its loss: the loop's own, or the checker's around ``compute_loss``:
+    zero_grad, the loss (recorded before backward, which may fail), backward, step. The checker's own
+    refuses a ``compute_loss`` that runs backward() or step() itself."""
+    if training_step is not None:
+        return lambda: losses.append(checks.loss("training_step", training_step()))
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        loss = _value(compute_loss(), losses)
-        if not loss.requires_grad:
-            raise _NoGradLoss()
+        before = len(events)
+        loss = compute_loss()
+        if len(events) > before:
+            raise TypeError(MESSAGES["steps_itself"])
+        losses.append(checks.loss("compute_loss", loss, tensor_only=True))
         loss.backward()
+        events.append(("backward",))
         optimizer.step()
 
     return step
 
 
-def _value(loss, losses: list[float]):
-    """Record a step's loss (a single-number tensor or a float) in ``losses``; return it."""
-    if isinstance(loss, torch.Tensor) and loss.numel() == 1:
-        losses.append(float(loss.detach()))
-    elif isinstance(loss, (int, float)) and not isinstance(loss, bool):
-        losses.append(float(loss))
-    else:
-        what = f"a tensor of {loss.numel()} numbers" if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise TypeError(f"the loss must be returned as a single-number tensor (or a float), got {what}")
-    return loss
-
-
-class _NoGradLoss(Exception):
-    """The loss of the checker's own step does not require grad."""
-
-
-NO_GRAD = (
-    "the loss does not depend on any tensor that requires grad (was it computed under "
-    "torch.no_grad(), or from .detach()ed or .item() values?), so backward() has nothing to do."
-)
-
-
-def _take_steps(step, steps: int, report: SetupReport, watcher: _LoopWatcher, returns_loss: bool) -> None:
-    """Take the steps, recording each loss (``step`` returns it, or records it itself when not
-    ``returns_loss``), until they are taken or one fails in a way the report can explain."""
-    for taken in range(1, steps + 1):
-        watcher.start_step()
+def _take_steps(step, steps: int, events: list, moved: Callable[[], bool]) -> str | None:
+    """Call ``step`` ``steps`` times; the message for a failure that stopped it, if one did."""
+    failure = None
+    for call in range(1, steps + 1):
+        events.append(("call", moved()))
         try:
-            loss = step()
-        except _NoGradLoss:
-            report.problems.append(NO_GRAD)
-            return
-        except RuntimeError as err:
-            if "second time" in str(err):
-                report.problems.append(
-                    f"backward() failed on step {taken} with 'Trying to backward through the graph a second time': "
-                    "the forward pass ran once, outside the loop, and every step reuses its graph. "
-                    "retain_graph=True silences this error but does not fix it: compute the reconstruction "
-                    "(and the loss) inside the loop."
-                )
-                return
-            if "does not require grad" in str(err):
-                report.problems.append(NO_GRAD)
-                return
-            if "modified by an inplace operation" in str(err) and watcher.steps_without_backward:
-                watcher.step_broke_backward = taken
-                return
-            raise
-        if returns_loss:
-            _value(loss, report.losses)
+            step()
+        except RuntimeError as error:
+            failure = _failure(str(error), call, events)
+            if failure is None:
+                raise
+            break
+    events.append(("end", moved()))
+    return failure
+
+
+def _failure(error: str, step: int, events: list) -> str | None:
+    """The message for torch's ``error`` that stopped call ``step``, or None when none explains it."""
+    this_call = events[max(i for i, e in enumerate(events) if e[0] == "call") :]
+    if "second time" in error:
+        key = "backward_twice" if ("backward",) in this_call else "graph_reused"
+    elif "does not require grad" in error:
+        key = "no_grad_loss"
+    elif "modified by an inplace operation" in error and any(e[0] == "step" for e in events):
+        key = "step_broke_backward" if any(e[0] == "step" for e in this_call) else "graph_changed"
+    else:
+        return None
+    return MESSAGES[key].format(step=step)
+
+
+def _observed_problems(named, optimizer, events: list, losses: list[float], failure: str | None) -> list[str]:
+    """The failure, the tensors no gradient reached, the loop's order, and the losses."""
+    received = {e[1] for e in events if e[0] == "grad"}
+    backward_ran = ("backward",) in events
+    problems = [failure] if failure else []
+    never = [n for n, p in named if p.requires_grad and p.is_leaf and id(p) not in received]
+    if backward_ran and never:
+        problems.append(checks.worded(MESSAGES["never_receive"], never))
+    order = _order_problems(events, {id(p) for p in checks.held(optimizer)}, stopped=failure is not None)
+    if not backward_ran and not failure:
+        order.insert(0, MESSAGES["no_backward"].format(n=len(losses)))
+    loss = _loss_problem(losses, events, bool(order))
+    return problems + order + ([loss] if loss else [])
+
+
+def _order_problems(events: list, held: set[int], stopped: bool) -> list[str]:
+    """The loop's order problems. The loop is a cycle, so each step of the optimizer checked is judged
+    by the gradients that reached its tensors since its last step, in this call or the one before: it
+    needs one (or none computed yet: the loop steps before its first backward)."""
+    found, arrived, used, call, any_gradient = set(), [], set(), 0, False
+    for kind, *data in events:
+        if kind == "call":
+            call += 1
+        elif kind == "grad" and data[0] in held:
+            tensor, nonzero, stale = data
+            if stale and tensor in used:  # a gradient lands on one that a step has used
+                found.add("accumulates")
+            used.discard(tensor)
+            arrived.append(call if nonzero else None)
+        elif kind == "step" and data[0]:
+            fresh = [c for c in arrived if c is not None]
+            if fresh and not data[1]:  # computed since the last step, gone before this one
+                found.add("cleared" if call in fresh else "step_before_backward")
+            elif not arrived and any_gradient:
+                found.add("step_before_backward")
+            any_gradient, arrived, used = any_gradient or bool(arrived), [], data[1]
+    if not stopped and any(e[0] == "grad" for e in events) and not any(e[0] == "step" and e[1] for e in events):
+        found.add("never_stepped")
+    n = sum(e[0] == "call" for e in events)
+    return [MESSAGES[key].format(n=n) for key in _ORDER if key in found]
+
+
+def _loss_problem(losses: list[float], events: list, order_wrong: bool) -> str | None:
+    """A loss that is NaN or infinite, or that did not move, with the likeliest cause."""
+    bad = [i for i, value in enumerate(losses, 1) if not math.isfinite(value)]
+    if bad:
+        return MESSAGES["not_finite"].format(value=losses[bad[0] - 1], at=bad[0], n=len(losses))
+    if len(losses) < 2 or max(losses) - min(losses) > 1e-7 * max(1.0, abs(losses[0])):
+        return None
+    decrease = next((e[3] for e in events if e[0] == "step" and e[1] and e[2]), None)
+    moved = [e[1] for e in events if e[0] in ("call", "end")]  # before each call, and at the end
+    if order_wrong:
+        key = "flat_order"
+    elif decrease and decrease < 1e-7 * max(1.0, abs(losses[0])):  # gradients there, steps too small
+        key = "flat_small_lr"
+    elif moved[len(losses) - 1]:  # the parameters had moved before the last loss was computed
+        key = "flat_made_once"
+    else:
+        key = "flat_late" if moved[-1] else "flat_unmoved"
+    return MESSAGES[key].format(loss=losses[0], n=len(losses), decrease=decrease or 0.0)

@@ -64,7 +64,7 @@ def mlp_autoencoder(logits: bool = False, code: int = 32) -> nn.Sequential:
     and 1. ``code`` sets the bottleneck's width (the answer's is 32). ``model[0]`` is the
     encoder, ``model[1]`` the decoder.
     """
-    code = checks.whole_number("code", code)
+    logits, code = checks.flag("logits", logits), checks.whole_number("code", code)
     encoder = nn.Sequential(
         nn.Flatten(),
         nn.Linear(28 * 28, 256),

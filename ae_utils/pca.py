@@ -1,5 +1,6 @@
 """PCA with ``torch.linalg``, and the tools that compare a linear autoencoder with it.
 
+- ``covariance``: the data's covariance matrix.
 - ``pca``: mean, principal components (orthonormal rows, largest variance first), variances.
 - ``pca_reconstruct``: project onto the components and back.
 - ``principal_angles``: the angles, in degrees, between two subspaces.
@@ -7,15 +8,49 @@
   autoencoder learns the right subspace but not the components themselves; one small
   eigenproblem inside that subspace recovers them (a Rayleigh-Ritz step).
 
-Everything is computed in float64 and returned in the input's dtype.
+Everything is computed in float64 and returned in the input's dtype. PCA is scale-equivariant, so the
+data are divided by a power of two first (exactly): any magnitude works; variances beyond range are refused.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from . import checks
-from .theory import covariance
+
+
+def covariance(x: torch.Tensor) -> torch.Tensor:
+    """The data's covariance C = (1/N) sum (x - mean)(x - mean)^T, in float64, for ``x`` (N, D).
+
+    Used in notebook 01, Going deeper (the principal directions), and behind ``pca`` (notebook 04, section 1).
+    """
+    x = checks.data_matrix(x)
+    centred = x - x.mean(dim=0)
+    return centred.T @ centred / x.shape[0]
+
+
+def _scaled(x: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """``x`` checked, in float64, divided by the power of two just above its largest magnitude; and that power."""
+    data = checks.data_matrix(x)
+    scale = math.ldexp(1.0, min(math.frexp(float(data.abs().max()))[1], 1023))
+    return data / scale, scale
+
+
+def _largest_first(values: torch.Tensor, vectors: torch.Tensor, scale: float, dtype) -> tuple[torch.Tensor, ...]:
+    """Eigenpairs in ascending order (vectors as columns) as ``(components (m, D), variances (m,))`` in
+    ``dtype``: largest first, each component's largest entry positive, the variances times ``scale**2``."""
+    components = vectors.flip(1).T
+    signs = torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True)))
+    variances = values.flip(0).clamp_min(0) * scale * scale
+    if not torch.isfinite(variances.to(dtype)).all():
+        exponent, name = math.log10(float(values[-1])) + 2 * math.log10(scale), str(dtype).removeprefix("torch.")
+        raise ValueError(
+            f"the largest variance, about 1e{exponent:.0f}, lies beyond {name}'s range; rescale the data first "
+            "(for example x / x.abs().max()): the variances scale with the square of the data, the components not"
+        )
+    return (components * signs).contiguous().to(dtype), variances.to(dtype)
 
 
 def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -27,30 +62,30 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
     Taught in notebook 04, section 1.
     """
-    data = checks.data_matrix(x)
+    data, scale = _scaled(x)
     k = checks.bottleneck_width(k, data.shape[1])
     values, vectors = torch.linalg.eigh(covariance(data))
-    components = vectors[:, -k:].flip(1).T.contiguous()
-    signs = torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True)))
-    components = components * signs
-    return data.mean(dim=0).to(x.dtype), components.to(x.dtype), values[-k:].flip(0).clamp_min(0).to(x.dtype)
+    components, variances = _largest_first(values[-k:], vectors[:, -k:], scale, x.dtype)
+    return (data.mean(dim=0) * scale).to(x.dtype), components, variances
 
 
 def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
     """Project ``x`` onto the span of ``components`` (rows, orthonormal) around ``mean``, and back.
 
+    The rows must be orthonormal to about half the digits of their dtype (sqrt of its eps: 1.5e-8 in
+    float64, 3.5e-4 in float32, 0.03 in float16), which ``pca``'s own rows are in every dtype.
+
     Taught in notebook 04, section 1 (and the slider over k in section 3).
     """
     for name, value in (("x", x), ("mean", mean), ("components", components)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}; use the outputs of ae.pca")
+        checks.tensor(name, value)
     if components.ndim != 2 or x.shape[-1] != components.shape[1] or mean.shape != (components.shape[1],):
         raise ValueError(
             f"shapes do not fit: x {tuple(x.shape)}, mean {tuple(mean.shape)}, components {tuple(components.shape)}; "
             "components must be (k, D) and mean (D,) for x of D features"
         )
     gram = components.detach().double() @ components.detach().double().T
-    tolerance = 1e-4 if components.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-8
+    tolerance = torch.finfo(components.dtype).eps ** 0.5 if components.is_floating_point() else 0.0
     if not torch.allclose(gram, torch.eye(len(gram), dtype=gram.dtype, device=gram.device), atol=tolerance, rtol=0):
         raise ValueError(
             "components must be orthonormal rows (as ae.pca returns them): projecting onto other rows is not "
@@ -62,7 +97,7 @@ def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tenso
 
 
 def _orthonormal_columns(a: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(a, torch.Tensor) or a.ndim != 2:
+    if a.ndim != 2:
         raise ValueError(f"{name} must be a matrix whose columns span a subspace, shaped (D, k)")
     if not torch.isfinite(a).all():
         raise ValueError(f"{name} holds NaN or infinite values")
@@ -80,8 +115,7 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Taught in notebook 04, section 1, and its Going deeper part (same subspace, different basis).
     """
     for name, value in (("a", a), ("b", b)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor whose columns span a subspace, got {type(value).__name__}")
+        checks.tensor(name, value, "a torch.Tensor whose columns span a subspace")
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"the subspaces live in different spaces: {a.shape[0]} and {b.shape[0]} rows")
     qa, qb = _orthonormal_columns(a, "a"), _orthonormal_columns(b, "b")
@@ -100,12 +134,8 @@ def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.
 
     Taught in notebook 04, Going deeper (one Rayleigh-Ritz step).
     """
-    if not isinstance(decoder_weight, torch.Tensor):
-        raise TypeError(
-            f"decoder_weight must be a torch.Tensor (D, k), got {type(decoder_weight).__name__}; "
-            "for an nn.Linear decoder pass decoder.weight.detach()"
-        )
-    data = checks.data_matrix(x)
+    checks.tensor("decoder_weight", decoder_weight, "a torch.Tensor (D, k)")
+    data, scale = _scaled(x)
     if decoder_weight.ndim != 2 or decoder_weight.shape[0] != data.shape[1]:
         raise ValueError(
             f"decoder_weight must be (D, k) with D = {data.shape[1]} features, got {tuple(decoder_weight.shape)}; "
@@ -113,6 +143,4 @@ def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.
         )
     q = _orthonormal_columns(decoder_weight, "decoder_weight")
     values, rotation = torch.linalg.eigh(q.T @ covariance(data) @ q)
-    components = (q @ rotation).flip(1).T
-    signs = torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True)))
-    return (components * signs).to(x.dtype), values.flip(0).clamp_min(0).to(x.dtype)
+    return _largest_first(values, q @ rotation, scale, x.dtype)

@@ -26,9 +26,24 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 
-def _mps_available() -> bool:
-    backend = getattr(torch.backends, "mps", None)
-    return bool(backend is not None and backend.is_available())
+def _device_from_environment(wanted: str) -> torch.device:
+    """The device ``AE_DEVICE`` names (in any case), if the course can use it and this machine has it."""
+    cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    count = {"cpu": 1, "cuda": cuda, "mps": int(torch.backends.mps.is_available())}  # devices of each kind here
+    try:
+        device = torch.device(wanted.lower())
+    except RuntimeError:  # not a device name at all
+        device = None
+    if device is None or device.type not in count:
+        raise ValueError(
+            f"{DEVICE_VARIABLE}={wanted!r} is not a device the course can use; use cpu, cuda, cuda:0 or mps"
+        )
+    if (device.index or 0) >= count[device.type]:
+        raise ValueError(
+            f"{DEVICE_VARIABLE}={wanted!r} asks for a device this machine does not have; "
+            f"unset {DEVICE_VARIABLE} to choose automatically"
+        )
+    return device
 
 
 def pick_device(verbose: bool = True) -> torch.device:
@@ -39,35 +54,13 @@ def pick_device(verbose: bool = True) -> torch.device:
 
     Taught in the set-up cell of notebook 03.
     """
+    checks.flag("verbose", verbose)
     wanted = os.environ.get(DEVICE_VARIABLE, "").strip()
     if wanted:
-        try:
-            device = torch.device(wanted)
-        except RuntimeError as err:
-            raise ValueError(
-                f"{DEVICE_VARIABLE}={wanted!r} is not a device torch knows; use cpu, cuda, cuda:0 or mps"
-            ) from err
-        available = {
-            "cpu": True,
-            "cuda": torch.cuda.is_available(),
-            "mps": _mps_available(),
-        }.get(device.type, False)
-        if (
-            available
-            and device.type == "cuda"
-            and device.index is not None
-            and device.index >= torch.cuda.device_count()
-        ):
-            available = False
-        if not available:
-            raise ValueError(
-                f"{DEVICE_VARIABLE}={wanted!r} asks for a device this machine does not have; "
-                f"unset {DEVICE_VARIABLE} to choose automatically"
-            )
-        reason = f"set by {DEVICE_VARIABLE}"
+        device, reason = _device_from_environment(wanted), f"set by {DEVICE_VARIABLE}"
     elif torch.cuda.is_available():
         device, reason = torch.device("cuda"), f"CUDA GPU: {torch.cuda.get_device_name(0)}"
-    elif _mps_available():
+    elif torch.backends.mps.is_available():
         device, reason = torch.device("mps"), "Apple GPU through MPS"
     else:
         device, reason = torch.device("cpu"), "no GPU found"

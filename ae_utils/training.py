@@ -1,26 +1,32 @@
-"""One optimisation loop for every notebook: steps or epochs, a module or raw tensors.
+"""Training and held-out error: the answer's loop, written once.
 
-``train`` runs ``optimizer`` on the reconstruction loss of ``model`` over ``data`` and
-returns a ``History``: the loss at every step and, when an ``evaluate`` function is
-given, its value after every epoch. A loss that turns NaN or infinite stops the run
-with ``TrainingDiverged``; Ctrl-C stops it and keeps what was recorded.
+- ``train_epoch``: one pass over the batches, the answer's four steps for each.
+- ``evaluate``: the mean reconstruction loss over held-out data, the same for every model.
+- ``train``: checks its arguments once, then runs ``train_epoch`` epoch after epoch and
+  returns a ``History``. A NaN or infinite loss stops it with ``TrainingDiverged``;
+  Ctrl-C stops it and keeps what was recorded.
+- ``sgd_linear_ae`` and ``train_linear_ae``: the sliders' trainer for the learner's linear
+  autoencoder, plain SGD with the gradient written out: a slider move runs 2.5x faster than with
+  ``torch.optim.SGD`` and autograd, the training alone 6.0x (``benchmarks/slider_redraw.py``,
+  AMD EPYC, one thread; 2.9x a slider move in an earlier run).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
 from . import checks
+from .models import raw_linear_ae
 
-# Runs with at least this many optimizer steps show a progress bar unless told otherwise.
-# A step count (not a timer) decides, so that a notebook's output is the same on every machine.
-AUTO_PROGRESS_STEPS = 5_000
+# Runs with at least this many optimizer steps show a progress bar (a step count, not a timer,
+# decides, so that a notebook's output is the same on every machine).
+PROGRESS_STEPS = 5_000
 
 
 @dataclass
@@ -45,6 +51,13 @@ class History:
         """The loss at the last step taken (NaN when no step was taken)."""
         return self.losses[-1] if self.losses else math.nan
 
+    def record(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """Record a step's loss; a NaN or infinite one raises ``TrainingDiverged`` instead."""
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged.at_next_step(value, self, optimizer)
+        self.losses.append(value)
+
     def __repr__(self) -> str:
         parts = [f"{self.steps} steps", f"final loss {self.final_loss:.4g}"]
         if self.evaluations:
@@ -62,42 +75,231 @@ class TrainingDiverged(FloatingPointError):
 
     def __init__(self, message: str, step: int, lr: float, history: History):
         super().__init__(message)
-        self.step = step
-        self.lr = lr
-        self.history = history
+        self.step, self.lr, self.history = step, lr, history
 
     @classmethod
-    def at_next_step(cls, value: float, history: History, optimizer, stability_limit: float | None = None):
+    def at_next_step(cls, value: float, history: History, optimizer: torch.optim.Optimizer):
         """The error for a loss of ``value`` at the step after those ``history`` holds."""
-        step = history.steps + 1
-        message = divergence_message(value, step, optimizer, stability_limit)
-        return cls(message, step=step, lr=learning_rate(optimizer), history=history)
+        step, lr = history.steps + 1, float(optimizer.param_groups[0].get("lr", math.nan))
+        return cls(divergence_message(value, step, lr, optimizer), step=step, lr=lr, history=history)
 
     def __reduce__(self):  # pickle and copy.deepcopy rebuild it with all four arguments
         return (type(self), (str(self), self.step, self.lr, self.history))
 
 
-def learning_rate(optimizer: torch.optim.Optimizer) -> float:
-    """The learning rate of the optimizer's first parameter group (NaN when it has none)."""
-    return float(optimizer.param_groups[0].get("lr", math.nan))
+def divergence_message(value: float, step: int, lr: float, optimizer: torch.optim.Optimizer) -> str:
+    """What to tell a learner whose loss became ``value`` (NaN or infinite) at ``step``."""
+    what = "NaN" if math.isnan(value) else "infinite"
+    if step > 1:
+        return (
+            f"Training diverged at step {step}: the loss became {what} with learning rate {lr:.3g}. "
+            f"Try a smaller learning rate, for example {lr / 10:.3g}."
+        )
+    # At step 1 no step has been taken yet: the learning rate cannot be the cause.
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    broken = [tuple(p.shape) for p in params if not torch.isfinite(p).all()]
+    if broken:
+        cause = f"the parameters hold NaN or infinite values (tensors of shape {', '.join(map(str, broken[:3]))})"
+        return f"The loss was {what} before any step: {cause}. Re-create them; a smaller learning rate will not help."
+    return (
+        f"The loss was {what} before any step, with finite parameters: the data's values are too large for the "
+        "model's floating-point type (the squares overflow). Rescale the data, for example x / x.abs().max(); "
+        "a smaller learning rate will not help."
+    )
 
 
-def _tensor_batches(
-    data: torch.Tensor, batch_size: int | None, generator: torch.Generator | None
-) -> Iterator[torch.Tensor]:
-    """One pass over ``data``: the whole tensor, or mini-batches in a shuffled order."""
-    if batch_size is None or batch_size >= len(data):
-        yield data
-        return
-    order = torch.randperm(len(data), generator=generator).to(data.device)
-    for start in range(0, len(data), batch_size):
+def train_epoch(model, batches, optimizer, loss_fn, history: History) -> History:
+    """One pass over ``batches``: for each, the answer's four steps; each loss goes into ``history``.
+
+    Taught in notebook 03, section 3 (and notebook 04, section 2, writes ``train``'s loop around it).
+    """
+    for x in batches:
+        x_pred = model(x)  # forward pass
+        loss = loss_fn(x_pred, x)
+        history.record(loss, optimizer)  # a NaN or infinite loss stops training here, before the step
+        optimizer.zero_grad()  # clear the last step's gradients,
+        loss.backward()  # backward pass: this step's gradients,
+        optimizer.step()  # and move the parameters
+    return history
+
+
+@torch.no_grad()
+def evaluate(model, x: torch.Tensor, loss_fn=None, batch_size: int = 2000) -> float:
+    """The mean of ``loss_fn(model(x), x)`` over all of ``x`` (``nn.MSELoss()`` when not given),
+    in chunks of ``batch_size``, without gradients; an ``nn.Module`` is evaluated in eval mode and
+    handed back in the mode it was in. ``loss_fn`` must average over its elements.
+
+    Taught in notebook 03, section 3.
+    """
+    loss_fn = _checked_loss(loss_fn, need_mean=True)
+    checks.function("model", model, "an nn.Module or a function x -> reconstruction")
+    checks.tensor("x", x, "a tensor of samples, shaped (samples, ...)")
+    checks.training_data(x, "x")
+    batch_size = checks.whole_number("batch_size", batch_size)
+    _trial_forward(model, x[:batch_size], name="x")  # a misfit of data and model said plainly
+    was_training = isinstance(model, nn.Module) and model.training
+    _set_mode(model, training=False)
+    try:
+        total = 0.0  # summed on the host in double precision (Apple's MPS has no float64)
+        for start in range(0, len(x), batch_size):
+            chunk = x[start : start + batch_size]
+            total += float(loss_fn(model(chunk), chunk)) * len(chunk)
+        return total / len(x)
+    finally:
+        _set_mode(model, training=was_training)
+
+
+def train(model, data, optimizer, loss_fn=None, *, epochs: int, batch_size=None, generator=None, after_epoch=None):
+    """Train ``model`` to reconstruct ``data`` for ``epochs`` passes; return the ``History``.
+
+    data: a tensor of samples, taken whole (one step per epoch) or in shuffled batches of
+        ``batch_size`` (drawn from ``generator``), or an iterable of batches such as a DataLoader.
+    loss_fn: ``loss_fn(reconstruction, x)``; ``nn.MSELoss()`` when not given.
+    after_epoch: called with no arguments after each epoch, the model in eval mode and without
+        gradients; a number it returns is recorded in ``history.evaluations``.
+
+    Every argument is checked here, once; then the loop is ``train_epoch``'s four steps. An error
+    during training other than ``TrainingDiverged`` carries the ``History`` so far as ``.history``.
+
+    Taught in notebook 01, section 4, and notebook 03, section 3.
+    """
+    batches, loss_fn = _at_the_door(model, data, optimizer, loss_fn, epochs, batch_size, generator, after_epoch)
+    history = History()
+    try:
+        for _ in _progress(range(epochs), epochs * len(batches)):
+            _set_mode(model, training=True)
+            train_epoch(model, batches, optimizer, loss_fn, history)
+            if after_epoch is not None:
+                _record_evaluation(model, after_epoch, history)
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(f"Interrupted after {history.steps} steps; returning the history recorded so far.")
+    except Exception as error:  # any other failure keeps what was recorded
+        if not hasattr(error, "history"):
+            error.history = history
+        raise
+    return history
+
+
+def _at_the_door(model, data, optimizer, loss_fn, epochs, batch_size, generator, after_epoch):
+    """``train``'s arguments checked before any step: the batches to iterate and the loss to use."""
+    if not torch.is_grad_enabled():
+        raise RuntimeError("gradients are switched off here (torch.no_grad()): call ae.train outside that block")
+    checks.function("model", model, "an nn.Module or a function x -> reconstruction")
+    checks.whole_number("epochs", epochs)
+    if after_epoch is not None:
+        checks.function("after_epoch", after_epoch, "a function of no arguments (returning a number or None)")
+    batches = _batches(data, batch_size, generator)
+    checks.optimizer(optimizer, model.parameters() if isinstance(model, nn.Module) else None, batches.tensor)
+    _trial_forward(model, batches.first(), optimizer)
+    return batches, _checked_loss(loss_fn)
+
+
+@torch.no_grad()
+def _trial_forward(model, x: torch.Tensor, optimizer=None, name: str = "data") -> None:
+    """One sample of ``x`` through the model in eval mode, before any step: a misfit of data and
+    model (dtype, device, feature count, output shape) is said plainly, and nothing is changed."""
+    was_training = isinstance(model, nn.Module) and model.training
+    _set_mode(model, training=False)
+    try:
+        checks.first_forward(model, x[:1], name, optimizer)
+    except (ValueError, RuntimeError):  # the misfit said with the batch's own shape (or none, if it fits)
+        checks.first_forward(model, x, name, optimizer)
+    finally:
+        _set_mode(model, training=was_training)
+
+
+def _checked_loss(loss_fn, need_mean: bool = False):
+    """``loss_fn`` (``nn.MSELoss()`` when None) with a check that the reconstruction has the input's
+    shape at every call: another shape would broadcast silently."""
+    loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
+    checks.function("loss_fn", loss_fn, "a function (reconstruction, x) -> loss, such as nn.MSELoss()")
+    if need_mean and getattr(loss_fn, "reduction", "mean") != "mean":
+        raise ValueError(
+            f"loss_fn has reduction={loss_fn.reduction!r}; the held-out error averages chunk means, so it needs "
+            "the mean over every element (the default reduction)"
+        )
+
+    def shape_checked(reconstruction, x):
+        checks.reconstruction_shape(reconstruction, x)
+        return loss_fn(reconstruction, x)
+
+    return shape_checked
+
+
+class _Batches:
+    """The batches of one epoch, each time it is iterated: a tensor whole or in shuffled slices,
+    or the inputs of a DataLoader's batches (``(images, labels)`` pairs give their images)."""
+
+    def __init__(self, data, batch_size, generator):
+        self.tensor = data if isinstance(data, torch.Tensor) else None
+        self.data, self.batch_size, self.generator = data, batch_size, generator
+
+    def __iter__(self):
+        if self.tensor is None:
+            return (_inputs_of(batch) for batch in self.data)
+        if self.batch_size is None or self.batch_size >= len(self.tensor):
+            return iter([self.tensor])
+        order = torch.randperm(len(self.tensor), generator=self.generator).to(self.tensor.device)
         # index_select gathers the rows several times faster than data[indices] does
-        yield torch.index_select(data, 0, order[start : start + batch_size])
+        return (torch.index_select(self.tensor, 0, part) for part in order.split(self.batch_size))
+
+    def __len__(self) -> int:
+        if self.tensor is None:
+            return len(self.data) if hasattr(self.data, "__len__") else 0
+        return 1 if self.batch_size is None else math.ceil(len(self.tensor) / self.batch_size)
+
+    def first(self) -> torch.Tensor:
+        """The first batch (for a DataLoader, the one it serves first, its shuffle then drawn again
+        from the same random state), to check the model against."""
+        if self.tensor is not None:
+            return self.tensor
+        own = getattr(self.data, "generator", None)  # a DataLoader's own generator, if it has one
+        states = torch.random.get_rng_state(), None if own is None else own.get_state()
+        try:
+            return next(iter(self))
+        except StopIteration:
+            raise ValueError("the data gave no batch at all; is the data set or DataLoader empty?") from None
+        finally:
+            torch.random.set_rng_state(states[0])
+            if own is not None:
+                own.set_state(states[1])
+
+
+def _batches(data, batch_size, generator) -> _Batches:
+    """``data`` checked once, as the batches ``train`` iterates."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and _looks_like_labels(data[1]):
+        raise TypeError(
+            f"data is a {type(data).__name__} of {len(data)} tensors, such as the (images, labels) pair that "
+            "ae.load_images returns: an autoencoder trains on the images alone, so pass them: "
+            "ae.train(model, images, ...)"
+        )
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if isinstance(data, torch.Tensor):
+        checks.training_data(data)
+        if batch_size is not None:
+            batch_size = checks.whole_number("batch_size", batch_size)
+        return _Batches(data, batch_size, generator)
+    if isinstance(data, (str, bytes, np.ndarray)) or not hasattr(data, "__iter__"):  # an array iterates by rows
+        checks.tensor("data", data, "a tensor or an iterable of batches (a DataLoader)")  # names the fix for arrays
+    if isinstance(data, Iterator):
+        raise TypeError(
+            f"data is a one-pass iterator ({type(data).__name__}): it would be used up by the first epoch. "
+            "Pass a DataLoader or a list of batches"
+        )
+    if batch_size is not None or generator is not None:
+        raise ValueError("batch_size and generator apply to tensor data; a DataLoader has its own")
+    return _Batches(data, None, None)
+
+
+def _looks_like_labels(t) -> bool:
+    """A tensor of whole numbers, or of one number per sample: labels, not images."""
+    return isinstance(t, torch.Tensor) and (not t.is_floating_point() or t.ndim == 1)
 
 
 def _inputs_of(batch) -> torch.Tensor:
-    """A batch from a DataLoader may be ``(images, labels)``: the autoencoder needs the images.
-    Each batch is checked as tensor data is checked once: floating point and finite."""
+    """A DataLoader's batch may be ``(images, labels)``: the autoencoder needs the images."""
     if isinstance(batch, (tuple, list)):
         batch = batch[0]
     if not isinstance(batch, torch.Tensor):
@@ -109,242 +311,85 @@ def _inputs_of(batch) -> torch.Tensor:
     return batch
 
 
-def _passes(data, batch_size, generator) -> Callable[[], Iterable[torch.Tensor]]:
-    if isinstance(data, torch.Tensor):
-        checks.training_data(data)
-        if batch_size is not None:
-            checks.whole_number("batch_size", batch_size)
-        return lambda: _tensor_batches(data, batch_size, generator)
-    try:
-        iter(data)
-        iterable = not isinstance(data, (str, bytes, np.ndarray))  # an array would iterate row by row
-    except TypeError:
-        iterable = False
-    if not iterable:  # refused, naming what it got (and how to convert an array)
-        checks.tensor("data", data, "a tensor or an iterable of batches (a DataLoader)")
-    if batch_size is not None:
-        raise ValueError("batch_size applies to tensor data; a DataLoader already has its own batch size")
-    return lambda: (_inputs_of(b) for b in data)
-
-
-def _batches_per_pass(data, batch_size) -> int | None:
-    if isinstance(data, torch.Tensor):
-        return 1 if batch_size is None else math.ceil(len(data) / batch_size)
-    try:
-        return len(data)
-    except TypeError:
-        return None
-
-
-def _progress_bar(total: int | None, progress: bool | None):
-    show = progress if progress is not None else (total is not None and total >= AUTO_PROGRESS_STEPS)
-    if not show:
-        return None
+def _progress(epochs: range, steps: int):
+    """The epochs, under a progress bar when the run takes at least ``PROGRESS_STEPS`` steps."""
+    if steps < PROGRESS_STEPS:
+        return epochs
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="step", leave=False)
+    return tqdm(epochs, unit="epoch", leave=False)
 
 
-def train(
-    model: nn.Module | Callable[[torch.Tensor], torch.Tensor],
-    data,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    *,
-    steps: int | None = None,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    generator: torch.Generator | None = None,
-    evaluate: Callable[[], float] | None = None,
-    evaluate_every: int | None = None,
-    stop_below: float | None = None,
-    progress: bool | None = None,
-    stability_limit: float | None = None,
-) -> History:
-    """Train an autoencoder to reconstruct ``data`` and return the ``History`` of the run.
+def _set_mode(model, training: bool) -> None:
+    if isinstance(model, nn.Module):
+        model.train(training)
 
-    Every notebook trains with it; notebook 03, section 3, sets it beside the answer's own
-    loop. Its steps are the answer's: forward and loss, ``zero_grad``, ``backward``, ``step``.
 
-    model: an ``nn.Module``, or any function ``x -> reconstruction`` over raw tensors.
-    data: a tensor of samples (full batch, or mini-batches of ``batch_size``), or an
-        iterable of batches such as a ``DataLoader`` (``(images, labels)`` pairs are fine).
-        A NumPy array is refused with the conversion to use (``torch.from_numpy(data).float()``).
-        Data that does not fit the model (another dtype, device or number of features than its
-        first parameter's) is a ``ValueError`` at the first step saying which and how to fix it.
-    loss_fn: ``loss_fn(reconstruction, x)``; ``nn.MSELoss()`` when not given.
-    steps / epochs: give exactly one. ``steps`` counts optimizer steps; ``epochs`` counts
-        passes over the data.
-    evaluate: called with no arguments after every epoch (under ``torch.no_grad``, the
-        module in eval mode); its float result is recorded in ``history.evaluations``.
-    evaluate_every: evaluate every this many steps instead (``history.evaluated_at``
-        records the step of each evaluation).
-    stop_below: stop as soon as an evaluation is at or below this value (a finite number).
-    progress: show a progress bar (True), never (False), or when the run has at least
-        ``AUTO_PROGRESS_STEPS`` steps (None).
-    stability_limit: the largest stable learning rate when known (see
-        ``theory.max_stable_lr``); quoted in the error if training diverges.
-
-    An error other than ``TrainingDiverged`` or Ctrl-C (which returns what was recorded) is
-    raised with the ``History`` so far attached as its ``history`` attribute.
-    """
-    stop_below = _check_settings(
-        model,
-        data,
-        optimizer,
-        steps,
-        epochs,
-        evaluate,
-        evaluate_every,
-        stop_below,
-        stability_limit,
-        progress,
-        generator,
-    )  # each wrong setting named, with its fix
-    loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
-    checks.function("loss_fn", loss_fn, "a function (reconstruction, x) -> loss, such as nn.MSELoss()")
-    one_pass = _passes(data, batch_size, generator)
-    per_pass = _batches_per_pass(data, batch_size)
-    total = steps if steps is not None else (None if per_pass is None else per_pass * epochs)
-
-    history = History()
-    bar = _progress_bar(total, progress)
-    is_module = isinstance(model, nn.Module)
-
-    def run_evaluation() -> bool:
-        """Evaluate, record, and say whether the target is reached."""
-        if is_module:
-            model.eval()
-        try:
-            with torch.no_grad():
-                value = float(evaluate())
-        finally:  # back in training mode even when evaluate raises
-            if is_module:
-                model.train()
-        if not math.isfinite(value):
-            raise ValueError(
-                f"evaluate returned {value} after step {history.steps}: the model's output or the evaluation data "
-                "holds NaN or infinite values (the training loss was still finite)"
-            )
+@torch.no_grad()
+def _record_evaluation(model, after_epoch, history: History) -> None:
+    """Run ``after_epoch`` with the model in eval mode; record a number it returns."""
+    _set_mode(model, training=False)
+    try:
+        value = after_epoch()
+    finally:
+        _set_mode(model, training=True)
+    if value is not None:
+        value = checks.number("after_epoch's result", value, why="the model's output is NaN or infinite")
         history.evaluations.append(value)
         history.evaluated_at.append(history.steps)
-        return stop_below is not None and value <= stop_below
-
-    try:
-        epoch, done = 0, False
-        while not done and (steps is None or history.steps < steps):
-            if epochs is not None and epoch >= epochs:
-                break
-            if is_module:
-                model.train()
-            taken = 0
-            for x in one_pass():
-                taken += 1
-                # the answer's four steps: forward and loss (the first forward checked: checks.first_forward),
-                reconstruction = model(x) if history.steps else checks.first_forward(model, x, "data", optimizer)
-                loss = loss_fn(reconstruction, x)
-                value = _checked(loss, history, optimizer, stability_limit)
-                optimizer.zero_grad()  # clear the last step's gradients,
-                loss.backward()  # compute this step's,
-                optimizer.step()  # and move the parameters
-                history.losses.append(value)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{history.final_loss:.4g}", refresh=False)
-                if evaluate_every is not None and history.steps % evaluate_every == 0 and run_evaluation():
-                    done = True
-                    break
-                if steps is not None and history.steps >= steps:
-                    break
-            if taken == 0:
-                raise ValueError("the data gave no batch at all; is the data set or DataLoader empty?")
-            epoch += 1
-            if not done and epochs is not None and evaluate is not None and evaluate_every is None:
-                done = run_evaluation()
-    except KeyboardInterrupt:
-        history.interrupted = True
-        print(f"Interrupted after {history.steps} steps; returning the history recorded so far.")
-    except Exception as error:  # any other failure keeps what was recorded
-        if not hasattr(error, "history"):
-            error.history = history
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    return history
 
 
-def _check_settings(
-    model, data, optimizer, steps, epochs, evaluate, evaluate_every, stop_below, stability_limit, progress, generator
-):
-    """``train``'s arguments checked before any step, each wrong one named with what it needs;
-    returns ``stop_below`` as a float (or None)."""
-    checks.function("model", model, "an nn.Module or a function x -> reconstruction")
-    checks.optimizer(
-        optimizer,
-        model.parameters() if isinstance(model, nn.Module) else None,
-        data if isinstance(data, torch.Tensor) else None,
-    )
-    if evaluate is not None:
-        checks.function("evaluate", evaluate, "a function of no arguments that returns a number")
-    if (steps is None) == (epochs is None):
-        raise ValueError("give exactly one of steps= (optimizer steps) or epochs= (passes over the data)")
-    if steps is not None:
-        checks.whole_number("steps", steps)
-        if evaluate is not None and evaluate_every is None:
-            raise ValueError("evaluate is called after each epoch; train with epochs=, or give evaluate_every=")
-    else:
-        checks.whole_number("epochs", epochs)
-    if evaluate_every is not None:
-        checks.whole_number("evaluate_every", evaluate_every)
-    if (evaluate_every is not None or stop_below is not None) and evaluate is None:
-        raise ValueError("evaluate_every and stop_below need an evaluate= function")
-    if stop_below is not None:
-        stop_below = checks.number("stop_below", stop_below, why="no evaluation could ever reach it")
-    if stability_limit is not None and checks.number("stability_limit", stability_limit) <= 0:
-        raise ValueError(
-            f"stability_limit must be a positive learning rate (see ae.max_stable_lr), got {stability_limit}"
-        )
-    if progress is not None:
-        checks.flag("progress", progress)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    return stop_below
+@torch.no_grad()
+def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple[History, int | None]:
+    """``steps`` full-batch SGD steps of size ``lr`` on a ``raw_linear_ae``'s ``params`` (updated in
+    place) against ``nn.MSELoss()`` of reconstructing ``x``: ``torch.optim.SGD``'s updates, with the
+    gradient written out. Returns ``(history, diverged_at)``: the loss before each step up to the
+    first NaN or infinite one, and that step's number (None when all stayed finite).
+
+    Taught in notebook 01, section 5 (twenty restarts) and its Going deeper part.
+    """
+    lr, steps = _positive_rate(lr), checks.whole_number("steps", steps)
+    checks.training_data(x, "x")
+    w_enc, b_enc, w_dec, b_dec = (params[n] for n in ("wEncoder", "bEncoder", "wDecoder", "bDecoder"))
+    if any(p.dtype != x.dtype for p in params.values()):
+        raise TypeError(f"the parameters' dtypes differ from the data's {x.dtype}; convert one to the other")
+    losses = torch.empty(steps, dtype=x.dtype)
+    for step in range(steps):
+        code = torch.addmm(b_enc, x, w_enc)  # (N, k)
+        residual = torch.addmm(b_dec, code, w_dec).sub_(x)  # (N, D)
+        losses[step] = residual.pow(2).mean()
+        residual.mul_(2.0 / x.numel())  # d loss / d reconstruction
+        grad_code = residual @ w_dec.T
+        w_dec.sub_(code.T @ residual, alpha=lr)
+        b_dec.sub_(residual.sum(0, keepdim=True), alpha=lr)
+        w_enc.sub_(x.T @ grad_code, alpha=lr)
+        b_enc.sub_(grad_code.sum(0), alpha=lr)
+        if step % 64 == 63 and not bool(torch.isfinite(losses[step])):
+            losses = losses[: step + 1]  # diverged: no point in stepping on
+            break
+    finite = torch.isfinite(losses)
+    if bool(finite.all()):
+        return History(losses=losses.tolist()), None
+    first_bad = int((~finite).nonzero()[0])
+    return History(losses=losses[:first_bad].tolist()), first_bad + 1
 
 
-def _checked(loss: torch.Tensor, history: History, optimizer, stability_limit) -> float:
-    """The loss as a float, checked before the step: the first batch's loss must depend on a
-    parameter; a NaN or infinite loss ends training (``TrainingDiverged``)."""
-    if history.steps == 0:
-        if not loss.requires_grad:
-            raise ValueError(
-                "the loss does not depend on any tensor that requires grad, so no parameter can learn; "
-                "compute the reconstruction from the parameters inside the forward function"
-            )
-    value = loss.item()
-    if not math.isfinite(value):
-        raise TrainingDiverged.at_next_step(value, history, optimizer, stability_limit)
-    return value
+def _positive_rate(lr) -> float:
+    lr = checks.number("lr", lr)
+    if lr <= 0:
+        raise ValueError(f"the learning rate must be a positive number, got lr={lr}")
+    return lr
 
 
-def divergence_message(value: float, step: int, optimizer, stability_limit: float | None) -> str:
-    """What to tell a learner whose loss became ``value`` (NaN or infinite) at ``step``."""
-    lr = learning_rate(optimizer)
-    what = "NaN" if math.isnan(value) else "infinite"
-    broken = step == 1 and [  # looked for only before the first step: then the learning rate cannot be the cause
-        tuple(p.shape) for group in optimizer.param_groups for p in group["params"] if not torch.isfinite(p).all()
-    ]
-    if broken:
-        return (
-            f"Training stopped at step 1: the loss became {what} because the parameters hold NaN or infinite "
-            f"values before any step was taken (tensors of shape {', '.join(map(str, broken[:3]))}). "
-            "Re-create or re-initialise them; a smaller learning rate will not help."
-        )
-    if stability_limit is not None:
-        advice = (
-            f"No minimum is stable above the estimated limit of {stability_limit:.3g}, and a random start "
-            f"can blow up well below it: try {min(lr, stability_limit) / 10:.3g}."
-        )
-    else:
-        advice = f"Try a smaller learning rate, for example {lr / 10:.3g}."
-    return f"Training diverged at step {step}: the loss became {what} with learning rate {lr:.3g}. {advice}"
+def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1) -> tuple[History, int | None]:
+    """The learner's raw-tensor linear autoencoder with ``k`` code units, started from ``seed`` and
+    trained by ``sgd_linear_ae``; returns ``(history, diverged_at)``. Divergence is a result here,
+    not an error: the sliders' right ends are meant to show it.
+
+    Taught in notebook 01, section 5 (twenty restarts at each learning rate).
+    """
+    steps, seed = checks.whole_number("steps", steps), checks.whole_number("seed", seed, 0)  # no silent rounding
+    checks.training_data(x, "x")
+    params = raw_linear_ae(x.shape[1], k, generator=torch.Generator().manual_seed(seed))
+    params = {name: p.detach().to(x.dtype) for name, p in params.items()}  # float64 data: float64 weights
+    return sgd_linear_ae(x, params, lr, steps)

@@ -3,6 +3,7 @@
 Each panel is two pieces: a plain drawing function that takes the slider values and
 returns a Matplotlib figure (tested at every slider's limits), and ``*_panel`` which wires
 ipywidgets sliders to it. ``SLIDERS`` lists each slider's minimum, maximum and default.
+This module only draws: the runs come from ``training.train_linear_ae``.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ if TYPE_CHECKING:  # imported where a panel is built: ipywidgets is only needed 
     import ipywidgets as widgets
 
 from . import checks
-from .fast.linear_sgd import sgd_linear_ae  # the panels redraw many runs per slider move: see fast/
-from .models import raw_linear_ae
 from .plots import plot_losses
 from .theory import eckart_young_floor, max_stable_lr
+from .training import train_linear_ae
 
 # name: (minimum, maximum, default); the learning rate slider moves on a log scale.
 SLIDERS = {
@@ -33,20 +33,6 @@ SLIDERS = {
     "steps": (10, 5000, 1000),
     "seed": (0, 20, 0),
 }
-
-
-def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1):
-    """Train the learner's raw-tensor linear autoencoder from seed ``seed`` with plain SGD.
-
-    Returns ``(history, diverged_at)``: ``diverged_at`` is the step at which the loss became
-    NaN or infinite, or None. Divergence is a result here, not an error: the slider's
-    right end is meant to show it. Uses ``sgd_linear_ae``, the same updates as
-    ``torch.optim.SGD`` with autograd, written out so that a redraw is quick.
-    """
-    steps, seed = checks.whole_number("steps", steps), checks.whole_number("seed", seed, 0)  # no silent rounding
-    params = raw_linear_ae(x.shape[1], k, generator=torch.Generator().manual_seed(seed))
-    params = {name: p.detach().to(x.dtype) for name, p in params.items()}  # float64 data: float64 weights
-    return sgd_linear_ae(x, params, float(lr), steps)
 
 
 def draw_linear_ae_run(
@@ -63,8 +49,10 @@ def draw_linear_ae_run(
     with the Eckart-Young floor; the title gives the learning rate above which no minimum
     is stable. Returns the figure.
     """
-    floor = eckart_young_floor(x, k) if floor is None else floor
-    limit = max_stable_lr(x, k) if limit is None else limit
+    floor = eckart_young_floor(x, k) if floor is None else checks.number("floor", floor)
+    limit = max_stable_lr(x, k) if limit is None else checks.number("limit", limit)
+    if limit <= 0 or floor < 0:
+        raise ValueError(f"limit must be a positive learning rate and floor at least 0, got {limit} and {floor}")
     history, diverged_at = train_linear_ae(x, lr, steps, seed, k)
     fig, ax = _run_figure(history, diverged_at, steps, f"seed {seed}", floor)
     ax.set_title(f"lr = {lr:.3g} (no stable minimum above {limit:.3g}): {_verdict(history, diverged_at, '.4g')}")
@@ -208,6 +196,11 @@ def _pictures(names: list[str], frames: list) -> list[dict]:
         if not isinstance(frame, (dict, Figure)):
             raise TypeError(
                 f"{name} must be a Matplotlib figure or an output of figure_output, got {type(frame).__name__}"
+            )
+        if not (frame.axes if isinstance(frame, Figure) else frame.get("data", {}).get("image/png")):
+            raise ValueError(
+                f"{name} holds no picture (a figure with no axes, or an output without PNG data): draw into it "
+                "first, or pass figure_output(fig) of a figure that shows something"
             )
     return [frame if isinstance(frame, dict) else figure_output(frame) for frame in frames]
 

@@ -23,7 +23,8 @@ from torch import nn
 
 import ae_utils as ae
 from ae_utils.plots import image_grid
-from ae_utils.widgets import frame_player, hidden_size_limits, picture_slider, train_linear_ae
+from ae_utils.training import train_linear_ae
+from ae_utils.widgets import frame_player, hidden_size_limits, picture_slider
 
 # The wrong Python types of the probe, by name.
 WRONG = {"None": None, "ndarray": np.ones((2, 2), dtype=np.float32), "str": "abc", "list": [1.0, 2.0], "float": 2.5}
@@ -45,11 +46,11 @@ def sgd(params, lr: float = 0.1) -> torch.optim.SGD:
 
 def train_call() -> dict:
     model = linear()
-    return {"model": model, "data": x2(), "optimizer": sgd(model.parameters()), "steps": 2, "progress": False}
+    return {"model": model, "data": x2(), "optimizer": sgd(model.parameters()), "epochs": 2}
 
 
 def evaluated_train_call() -> dict:
-    return {**train_call(), "steps": None, "epochs": 1, "evaluate": lambda: 1.0}
+    return {**train_call(), "epochs": 1, "after_epoch": lambda: 1.0}
 
 
 def figure():
@@ -84,7 +85,24 @@ def training_diverged_round_trip() -> str:
 def optimizer_holding_the_data():
     data = x2()
     weight = torch.randn(2, 2, requires_grad=True)
-    return ae.train(lambda x: x @ weight, data, sgd([data[:, 0], data[:, 1], weight]), steps=1)
+    return ae.train(lambda x: x @ weight, data, sgd([data[:, 0], data[:, 1], weight]), epochs=1)
+
+
+def train_without_gradients():
+    with torch.no_grad():
+        return ae.train(**train_call())
+
+
+def shape_changing_model():
+    """A model whose output loses a row after its first call: the loss would broadcast."""
+    calls = []
+
+    def model(x):
+        calls.append(1)
+        return layer(x) if len(calls) <= 2 else layer(x)[:1]  # the trial forward, then the first step
+
+    layer = linear()
+    return ae.train(model, x2(), sgd(layer.parameters()), epochs=2, batch_size=2)
 
 
 def a_non_orthonormal_basis():
@@ -94,7 +112,7 @@ def a_non_orthonormal_basis():
 
 def raw_model_float64_data():
     params = ae.raw_linear_ae(2, 1, generator=torch.Generator().manual_seed(0))
-    return ae.train(ae.raw_linear_ae_forward(params), x2().double(), sgd(params.values()), steps=1)
+    return ae.train(ae.raw_linear_ae_forward(params), x2().double(), sgd(params.values()), epochs=1)
 
 
 images = torch.rand(3, 28, 28, generator=torch.Generator().manual_seed(0))
@@ -105,26 +123,35 @@ huge = torch.randn(20, 3, generator=torch.Generator().manual_seed(0), dtype=torc
 # fmt: off
 PROBES = [
     # ---- the mistakes this course exists to catch (ae.train's optimizer)
-    ("train: optimizer of another model", lambda: ae.train(linear(), x2(), sgd(nn.Linear(2, 2).parameters()), steps=1),
+    ("train: optimizer of another model", lambda: ae.train(linear(), x2(), sgd(nn.Linear(2, 2).parameters()), epochs=1),
      ValueError, "holds none of the model's parameters"),
-    ("train: optimizer with an empty group", lambda: ae.train(linear(), x2(), sgd([{"params": []}]), steps=1),
+    ("train: optimizer with an empty group", lambda: ae.train(linear(), x2(), sgd([{"params": []}]), epochs=1),
      ValueError, "holds no tensors at all"),
     ("train: optimizer holding the data", optimizer_holding_the_data, ValueError, "holds the training data"),
     # ---- silent broadcasting
-    ("reconstruction_loss: (N,28,28) data, (N,1,28,28) output", lambda: ae.reconstruction_loss(unsqueezed, images),
+    ("evaluate: (N,28,28) data, (N,1,28,28) output", lambda: ae.evaluate(unsqueezed, images),
      ValueError, "output has shape (3, 1, 28, 28) but its input has shape (3, 28, 28)"),
     ("train: (N,28,28) data, (N,1,28,28) output",
-     lambda: ae.train(channelled, images, sgd(channelled.parameters()), steps=1),
+     lambda: ae.train(channelled, images, sgd(channelled.parameters()), epochs=1),
      ValueError, "output has shape (3, 1, 28, 28) but its input has shape (3, 28, 28)"),
-    ("reconstruction_loss: reduction='sum'",
-     lambda: ae.reconstruction_loss(linear(), x2(), nn.MSELoss(reduction="sum")), ValueError, "reduction='sum'"),
-    ("reconstruction_loss: reduction='none'",
-     lambda: ae.reconstruction_loss(linear(), x2(), nn.MSELoss(reduction="none")), ValueError, "reduction='none'"),
+    ("evaluate: reduction='sum'",
+     lambda: ae.evaluate(linear(), x2(), nn.MSELoss(reduction="sum")), ValueError, "reduction='sum'"),
+    ("evaluate: reduction='none'",
+     lambda: ae.evaluate(linear(), x2(), nn.MSELoss(reduction="none")), ValueError, "reduction='none'"),
     # ---- faults that mislead
-    ("train: stop_below=nan", lambda: ae.train(**evaluated_train_call(), stop_below=math.nan),
-     ValueError, "stop_below must be a finite number, got nan"),
-    ("train: negative stability_limit", lambda: ae.train(**train_call(), stability_limit=-0.5),
-     ValueError, "stability_limit must be a positive learning rate"),
+    ("train: after_epoch returns nan", lambda: ae.train(**{**evaluated_train_call(), "after_epoch": lambda: math.nan}),
+     ValueError, "after_epoch's result must be a finite number, got nan"),
+    ("train: after_epoch returns True", lambda: ae.train(**{**evaluated_train_call(), "after_epoch": lambda: True}),
+     TypeError, "after_epoch's result must be a number, got True"),
+    ("train: the (images, labels) pair", lambda: ae.train(**{**train_call(), "data": (x2(), torch.arange(4))}),
+     TypeError, "an autoencoder trains on the images alone, so pass them"),
+    ("train: under torch.no_grad()", train_without_gradients, RuntimeError, "gradients are switched off here"),
+    ("train: a one-pass iterator", lambda: ae.train(**{**train_call(), "data": iter([x2(), x2()])}),
+     TypeError, "one-pass iterator"),
+    ("train: an output shape that changes after the first batch", shape_changing_model,
+     ValueError, "output has shape (1, 2) but its input has shape (2, 2)"),
+    ("train: data of magnitude 1e20", lambda: ae.train(**{**train_call(), "data": x2() * 1e20}),
+     ae.TrainingDiverged, "the data's values are too large"),
     ("TrainingDiverged: pickle and deepcopy", training_diverged_round_trip, None, "round trip kept"),
     # ---- meaningless theory calls
     ("max_stable_lr: rounds=0", lambda: ae.max_stable_lr(x2(), 1, rounds=0),
@@ -151,18 +178,18 @@ PROBES = [
      ValueError, "convert the data with data.float()"),
     ("train: 3 features, a model built for 2", lambda: ae.train(**{**train_call(), "data": torch.rand(4, 3)}),
      ValueError, "3 values per sample that the model was not built for"),
-    ("reconstruction_loss: float64 data, float32 model", lambda: ae.reconstruction_loss(linear(), x2().double()),
+    ("evaluate: float64 data, float32 model", lambda: ae.evaluate(linear(), x2().double()),
      ValueError, "or the model with model.double()"),
-    ("reconstruction_loss: 3 features, a model built for 2", lambda: ae.reconstruction_loss(linear(), torch.rand(4, 3)),
+    ("evaluate: 3 features, a model built for 2", lambda: ae.evaluate(linear(), torch.rand(4, 3)),
      ValueError, "Build the model for 3 features"),
     # ---- wrong Python types name the argument, what they got and what is needed
-    *wrong(ae.reconstruction_loss, lambda: {"model": linear(), "x": x2()}, "model", ALL, TypeError,
+    *wrong(ae.evaluate, lambda: {"model": linear(), "x": x2()}, "model", ALL, TypeError,
            "model must be an nn.Module or a function x -> reconstruction, got "),
-    *wrong(ae.reconstruction_loss, lambda: {"model": linear(), "x": x2()}, "x", ALL, TypeError,
+    *wrong(ae.evaluate, lambda: {"model": linear(), "x": x2()}, "x", ALL, TypeError,
            "x must be a tensor of samples, shaped (samples, ...), got "),
-    *wrong(ae.reconstruction_loss, lambda: {"model": linear(), "x": x2()}, "loss_fn", ALL[1:], TypeError,
+    *wrong(ae.evaluate, lambda: {"model": linear(), "x": x2()}, "loss_fn", ALL[1:], TypeError,
            "loss_fn must be a function (reconstruction, x) -> loss"),
-    *wrong(ae.reconstruction_loss, lambda: {"model": linear(), "x": x2()}, "batch_size", ALL, TypeError,
+    *wrong(ae.evaluate, lambda: {"model": linear(), "x": x2()}, "batch_size", ALL, TypeError,
            "batch_size must be a whole number, got "),
     *wrong(ae.train, train_call, "model", ALL, TypeError,
            "model must be an nn.Module or a function x -> reconstruction, got "),
@@ -172,19 +199,11 @@ PROBES = [
     *wrong(ae.train, train_call, "optimizer", ALL, TypeError, "optimizer must be a torch.optim.Optimizer, got "),
     *wrong(ae.train, train_call, "loss_fn", ALL[1:], TypeError,
            "loss_fn must be a function (reconstruction, x) -> loss"),
-    *wrong(ae.train, train_call, "steps", ALL[1:], TypeError, "steps must be a whole number, got "),
     *wrong(ae.train, evaluated_train_call, "epochs", ALL[1:], TypeError, "epochs must be a whole number, got "),
     *wrong(ae.train, train_call, "batch_size", ALL[1:], TypeError, "batch_size must be a whole number, got "),
     *wrong(ae.train, train_call, "generator", ALL[1:], TypeError, "generator must be a torch.Generator or None, got "),
-    *wrong(ae.train, evaluated_train_call, "evaluate", ALL[1:], TypeError,
-           "evaluate must be a function of no arguments"),
-    *wrong(ae.train, lambda: {**train_call(), "evaluate": lambda: 1.0}, "evaluate_every", ALL[1:], TypeError,
-           "evaluate_every must be a whole number, got "),
-    *wrong(ae.train, evaluated_train_call, "stop_below", ["ndarray", "str", "list"], TypeError,
-           "stop_below must be a number, got "),
-    *wrong(ae.train, train_call, "progress", ALL[1:], TypeError, "progress must be True or False, got "),
-    *wrong(ae.train, train_call, "stability_limit", ["ndarray", "str", "list"], TypeError,
-           "stability_limit must be a number, got "),
+    *wrong(ae.train, evaluated_train_call, "after_epoch", ALL[1:], TypeError,
+           "after_epoch must be a function of no arguments"),
     *wrong(frame_player, lambda: {"frames": [figure()]}, "frames", ["None", "ndarray", "str", "float"], TypeError,
            "frames must be a list of Matplotlib figures or outputs of figure_output, got "),
     *wrong(frame_player, lambda: {"frames": [figure()]}, "frames", ["list"], TypeError,

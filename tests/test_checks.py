@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from ae_utils import checks, train
+from ae_utils import checks
 
 
 @pytest.mark.parametrize("value", [1, 7, np.int64(1), np.int32(5), np.uint8(3)])
@@ -56,16 +56,17 @@ def test_an_optimizer_of_another_model_is_refused():
     model, data = model_and_data()
     other = nn.Linear(2, 2)
     with pytest.raises(ValueError, match="holds none of the model's parameters"):
-        train(model, data, torch.optim.SGD(other.parameters(), lr=0.1), steps=1)
+        checks.optimizer(torch.optim.SGD(other.parameters(), lr=0.1), model.parameters(), data)
     # one of the model's parameters is enough (a learner may freeze the rest)
-    train(model, data, torch.optim.SGD([model[0].weight], lr=0.1), steps=1)
+    checks.optimizer(torch.optim.SGD([model[0].weight], lr=0.1), model.parameters(), data)
+    checks.optimizer(torch.optim.SGD(other.parameters(), lr=0.1))  # no model given: nothing to compare
 
 
 def test_an_optimizer_with_no_tensors_is_refused():
     model, data = model_and_data()
     empty = torch.optim.SGD([{"params": []}], lr=0.1)
     with pytest.raises(ValueError, match="holds no tensors at all"):
-        train(model, data, empty, steps=1)
+        checks.optimizer(empty, model.parameters(), data)
 
 
 @pytest.mark.parametrize("held", ["whole", "columns"])
@@ -76,9 +77,10 @@ def test_an_optimizer_holding_the_data_is_refused_and_the_data_left_alone(held):
     tensors = [data] if held == "whole" else [data[:, 0], data[:, 1]]
     before = data.detach().clone()
     params = {"w": torch.randn(2, 2, requires_grad=True)}
-    with pytest.raises(ValueError, match="holds the training data"):
-        train(lambda x: x @ params["w"], data, torch.optim.SGD(tensors, lr=0.1), steps=3)
+    with pytest.raises(ValueError, match=r"holds the training data \(a tensor of shape \((8, 2|8,)\)\)"):
+        checks.optimizer(torch.optim.SGD([params["w"], *tensors], lr=0.1), params.values(), data)
     assert torch.equal(data.detach(), before)
+    checks.optimizer(torch.optim.SGD([params["w"]], lr=0.1), params.values(), data.clone())  # a copy is not it
 
 
 @pytest.mark.parametrize("lr", [0.0, -0.1, math.inf, math.nan])
@@ -237,3 +239,36 @@ def test_first_forward_leaves_other_errors_alone():
         checks.first_forward(
             broken, torch.rand(4, 2), "data", torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1)
         )
+
+
+@pytest.mark.parametrize("lr", ["0.01", None, [0.01]])
+def test_a_learning_rate_that_is_not_a_number_is_refused(lr):
+    model, data = model_and_data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    opt.param_groups[0]["lr"] = lr
+    with pytest.raises(TypeError, match=r"^the learning rate must be a number, got "):
+        checks.optimizer(opt, model.parameters(), data)
+
+
+def test_every_group_s_learning_rate_is_checked_and_listed_once():
+    model, data = model_and_data()
+    opt = torch.optim.SGD([{"params": model[0].parameters()}, {"params": model[1].parameters(), "lr": 0.0}], lr=0.1)
+    with pytest.raises(ValueError, match=r"^the learning rate must be a positive number, got lr=0.0: "):
+        checks.optimizer(opt, model.parameters(), data)
+    opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": 0.0})
+    assert checks.optimizer_problems(opt) == [
+        "the learning rate must be a positive number, got lr=0.0: steps of that size never move the parameters "
+        "downhill. Use a positive learning rate, for example lr=0.01."
+    ]
+
+
+def test_the_optimizer_s_problems_name_its_data_entries_in_the_singular_and_plural():
+    x = torch.rand(10, 2)
+    one = torch.optim.SGD([torch.zeros(3, requires_grad=True), x[:, 0]], lr=0.1)
+    assert checks.optimizer_problems(one) == [
+        "the optimizer's entry 1 (a tensor of shape (10,), a slice of a tensor of shape (10, 2)) does not require "
+        "grad: it is data, not a parameter, and stepping it does nothing. Hand the optimizer the weights and biases."
+    ]
+    assert checks.optimizer_problems(one, skip={id(one.param_groups[0]["params"][1])}) == []
+    with pytest.raises(ValueError, match=r"^the optimizer's entry 1 \(a tensor of shape \(10,\), a slice"):
+        checks.optimizer(one)

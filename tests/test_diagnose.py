@@ -3,13 +3,16 @@ the fixed one must pass, and the check must leave every tensor and the optimizer
 
 from __future__ import annotations
 
+import copy
+import random
 import re
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from ae_utils import SetupReport, check_setup
+from ae_utils.diagnose import SetupReport, check_setup
 
 
 def raw_params(features: int = 2, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -92,8 +95,18 @@ def test_fixed_setup_is_ok(learner_x):
     assert report.ok, str(report)
     assert report.problems == []
     assert len(report.losses) == 3
-    assert report.losses[-1] < report.losses[0]
-    assert str(report).startswith("No problems found: all 4 parameters receive gradients")
+    by_hand, copies = [], {name: p.detach().clone().requires_grad_() for name, p in params.items()}
+    for _ in range(3):  # the same three SGD steps, written out
+        loss = nn.MSELoss()(reconstruct(learner_x, copies), learner_x)
+        by_hand.append(loss.item())
+        with torch.no_grad():
+            for p, g in zip(copies.values(), torch.autograd.grad(loss, list(copies.values()))):
+                p -= 0.01 * g
+    assert report.losses == pytest.approx(by_hand, rel=1e-6) and by_hand[-1] < by_hand[0]
+    assert str(report) == (
+        "No problems found: all 4 parameters receive gradients, the optimizer holds exactly them, and the loss "
+        f"went from {by_hand[0]:.4g} to {by_hand[-1]:.4g} in 2 steps."
+    )
 
 
 def test_module_setup_is_ok(learner_x):
@@ -123,13 +136,14 @@ def test_parameter_the_loss_ignores_never_receives_gradient(learner_x):
     assert report.problems == ["unused never receives a gradient: the loss does not depend on it."]
 
 
-def test_optimizer_entry_the_loss_ignores_is_reported(learner_x):
+def test_an_optimizer_entry_that_is_not_a_parameter_is_reported(learner_x):
     params = raw_params()
     stray = torch.zeros(3, requires_grad=True)
     optimizer = torch.optim.SGD([*params.values(), stray], lr=0.01)
     report = check_setup(params, optimizer, lambda: nn.MSELoss()(reconstruct(learner_x, params), learner_x))
     assert report.problems == [
-        "the optimizer's entry 4 (a tensor of shape (3,)) gets no gradient: the loss does not depend on it."
+        "the optimizer's entry 4 (a tensor of shape (3,)) is not among the parameters checked: if it is data made "
+        "with requires_grad=True, each step changes the data. Hand the optimizer only the parameters."
     ]
 
 
@@ -233,8 +247,10 @@ def test_rejects_loss_that_is_not_a_single_number(learner_x):
     [
         ({}, ValueError, "no parameters were given"),
         ([], ValueError, "no parameters were given"),
-        ({"w": 1.0}, TypeError, "w is a float, not a tensor"),
-        (torch.zeros(2, requires_grad=True), TypeError, "parameters must be an nn.Module, a dict"),
+        ({"w": 1.0}, TypeError, "w must be a torch.Tensor, got float"),
+        ([torch.zeros(1), "b"], TypeError, "parameter 1 must be a torch.Tensor, got str"),
+        (torch.zeros(2, requires_grad=True), TypeError, "parameters must be an nn.Module, a dict.*got one tensor"),
+        (3, TypeError, "parameters must be an nn.Module, a dict of name -> tensor, or a list of tensors, got int"),
     ],
 )
 def test_rejects_bad_parameters(parameters, error, message):
@@ -251,7 +267,6 @@ def test_zero_learning_rate_is_named_as_the_problem(learner_x):
 
 
 def test_an_empty_report_says_so_instead_of_failing():
-    from ae_utils import SetupReport
 
     assert str(SetupReport()) == "Nothing checked yet: this report is empty (make one with ae.check_setup)."
     assert str(SetupReport(problems=["x is not in the optimizer"])).startswith("1 problem(s) found:")
@@ -282,7 +297,25 @@ def test_a_computed_weight_is_named_as_not_a_leaf():
         params, torch.optim.SGD(others, lr=0.01), lambda: nn.functional.mse_loss(forward(params, x), x)
     )
     problems = [p for p in report.problems if p.startswith("wEncoder")]
-    assert len(problems) == 1 and "not a leaf" in problems[0] and "requires_grad_()" in problems[0]
+    assert len(problems) == 1 and "leaf tensor" in problems[0] and "requires_grad_()" in problems[0]
+    assert "backward() leaves its .grad empty and no optimizer can hold it:" in problems[0]
+
+
+def test_computed_weights_are_named_together_in_the_plural():
+    params = raw_params()
+    for name in ("wEncoder", "wDecoder"):
+        params[name] = params[name] * 1.0
+    x = torch.rand(20, 2)
+    report = check_setup(
+        params,
+        torch.optim.SGD([params["bEncoder"], params["bDecoder"]], lr=0.01),
+        lambda: (forward(params, x) - x).pow(2).mean(),
+    )
+    assert report.problems[0] == (
+        "wEncoder and wDecoder were computed from another tensor (as torch.randn(..., requires_grad=True) * 0.1 is), "
+        "so backward() leaves their .grad empty and no optimizer can hold them: create each as a leaf tensor, "
+        "(torch.randn(...) * 0.1).requires_grad_()."
+    )
 
 
 def test_a_learning_rate_too_small_to_show_is_blamed_not_the_loop():
@@ -350,102 +383,60 @@ NEVER_CLEARED = "the gradients are never cleared between steps (no optimizer.zer
 NEVER_STEPPED = "optimizer.step() is never called on this optimizer"
 
 
-def orders(optimizer, loss_fn):
-    """Loop bodies with their calls in every order that matters, and what each must be told."""
+# Loop bodies as their calls in order ("zero_grad_keep" is zero_grad(set_to_none=False)), and the start of
+# each problem that the checker must report for them.
+ORDERS = {
+    "right": ("zero_grad forward backward step", []),
+    "right_zero_grad_last": ("forward backward step zero_grad", []),
+    "right_zeroed_not_none": ("zero_grad_keep forward backward step", []),
+    "step_zero_grad_forward_backward": ("step zero_grad forward backward", []),  # the usual order turned around
+    "step_first": ("zero_grad step forward backward", [STEP_BEFORE_BACKWARD]),
+    "step_between_loss_and_backward": ("forward step backward zero_grad", [STEP_BEFORE_BACKWARD]),
+    "zero_grad_between": ("forward backward zero_grad step", [CLEARED]),
+    "zeroed_not_none_between": ("forward backward zero_grad_keep step", [CLEARED]),
+    "no_zero_grad": ("forward backward step", [NEVER_CLEARED]),
+    "no_step": ("zero_grad forward backward", [NEVER_STEPPED]),
+}
+FLAT_ORDERS = {
+    "step_first",
+    "step_between_loss_and_backward",
+    "zero_grad_between",
+    "zeroed_not_none_between",
+    "no_step",
+}
 
-    def right():
-        optimizer.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        optimizer.step()
+
+def loop_body(optimizer, loss_fn, calls: str = ORDERS["right"][0]):
+    """A loop body that makes ``calls`` in that order and returns the loss."""
+
+    def body():
+        loss = None
+        for call in calls.split():
+            if call == "forward":
+                loss = loss_fn()
+            elif call == "backward":
+                loss.backward()
+            elif call == "step":
+                optimizer.step()
+            else:
+                optimizer.zero_grad(set_to_none=call == "zero_grad")
         return loss
 
-    def right_zero_grad_last():
-        loss = loss_fn()
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss
-
-    def step_first():
-        optimizer.zero_grad()
-        optimizer.step()
-        loss = loss_fn()
-        loss.backward()
-        return loss
-
-    def step_between_loss_and_backward():
-        loss = loss_fn()
-        optimizer.step()
-        loss.backward()
-        optimizer.zero_grad()
-        return loss
-
-    def zero_grad_between():
-        loss = loss_fn()
-        loss.backward()
-        optimizer.zero_grad()
-        optimizer.step()
-        return loss
-
-    def zeroed_not_none_between():
-        loss = loss_fn()
-        loss.backward()
-        optimizer.zero_grad(set_to_none=False)
-        optimizer.step()
-        return loss
-
-    def no_zero_grad():
-        loss = loss_fn()
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    def no_step():
-        optimizer.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        return loss
-
-    return {
-        right: [],
-        right_zero_grad_last: [],
-        step_first: [STEP_BEFORE_BACKWARD],
-        step_between_loss_and_backward: [STEP_BEFORE_BACKWARD],
-        zero_grad_between: [CLEARED],
-        zeroed_not_none_between: [CLEARED],
-        no_zero_grad: [NEVER_CLEARED],
-        no_step: [NEVER_STEPPED],
-    }
+    return body
 
 
-@pytest.mark.parametrize(
-    "which",
-    [
-        "right",
-        "right_zero_grad_last",
-        "step_first",
-        "step_between_loss_and_backward",
-        "zero_grad_between",
-        "zeroed_not_none_between",
-        "no_zero_grad",
-        "no_step",
-    ],
-)
+@pytest.mark.parametrize("which", list(ORDERS))
 def test_the_order_of_the_loops_calls_is_checked(learner_x, which):
     params, optimizer, loss_fn = loop_steps(learner_x)
-    [(body, expected)] = [(body, told) for body, told in orders(optimizer, loss_fn).items() if body.__name__ == which]
-    report = check_setup(params, optimizer, training_step=body)
+    calls, expected = ORDERS[which]
+    report = check_setup(params, optimizer, training_step=loop_body(optimizer, loss_fn, calls))
     order_problems = [p for p in report.problems if not p.startswith("the loss stayed at")]
     assert [p[: len(e)] for p, e in zip(order_problems, expected)] == expected and len(order_problems) == len(
         expected
     ), str(report)
     assert report.ok == (not expected)
     flat = report.losses[-1] == report.losses[0]
-    assert flat == (
-        which
-        in ("step_first", "step_between_loss_and_backward", "zero_grad_between", "zeroed_not_none_between", "no_step")
-    )
+    assert flat == (which in FLAT_ORDERS)
     if flat:  # the flat loss is blamed on the order, not on a forward pass outside the loop
         assert report.problems[-1].endswith(
             "the order of the loop's calls, above, keeps the parameters where they are."
@@ -473,7 +464,7 @@ def test_a_step_between_forward_and_backward_that_changes_the_weights_is_named(l
 def test_a_training_step_is_undone_like_the_checkers_own(learner_x):
     params, optimizer, loss_fn = loop_steps(learner_x)
     before = {name: p.detach().clone() for name, p in params.items()}
-    body = next(iter(orders(optimizer, loss_fn)))
+    body = loop_body(optimizer, loss_fn)
     report = check_setup(params, optimizer, training_step=body, steps=4)
     assert report.ok and len(report.losses) == 4 and report.losses[-1] < report.losses[0]
     assert all(torch.equal(p, before[name]) and p.grad is None for name, p in params.items())
@@ -564,3 +555,272 @@ def test_a_step_with_a_closure_runs_backward_inside_step():
 
     report = check_setup(model, optimizer, training_step=lambda: optimizer.step(closure))
     assert report.ok, str(report)
+
+
+# ---------------------------------------------------------------- issue 17: real loops, and no trace left
+
+
+def small_model(seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(4, 2), nn.Linear(2, 4))
+
+
+def usual_step(model, optimizer, x, then=lambda loss: None):
+    """The usual loop body over ``model``, calling ``then(loss)`` after optimizer.step()."""
+
+    def body():
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), x)
+        loss.backward()
+        optimizer.step()
+        then(loss)
+        return loss
+
+    return body
+
+
+SCHEDULERS = {
+    "StepLR": lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5),
+    "OneCycleLR": lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=5),
+    "ReduceLROnPlateau": lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0),
+    "CosineAnnealingLR": lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4),
+}
+
+
+@pytest.mark.parametrize("kind", list(SCHEDULERS))
+def test_a_learning_rate_scheduler_stepped_in_the_loop_is_put_back(kind):
+    model, x = small_model(), torch.rand(16, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = SCHEDULERS[kind](optimizer)
+    plateau = kind == "ReduceLROnPlateau"
+    body = usual_step(model, optimizer, x, lambda loss: scheduler.step(loss.item()) if plateau else scheduler.step())
+    before, lr = copy.deepcopy(scheduler.state_dict()), optimizer.param_groups[0]["lr"]
+    report = check_setup(model, optimizer, training_step=body)
+    assert report.ok, str(report)
+    assert scheduler.state_dict() == before and optimizer.param_groups[0]["lr"] == lr
+    if kind == "OneCycleLR":  # its whole schedule is still there: five steps, not two
+        for _ in range(5):
+            body()
+
+
+def test_a_second_optimizer_stepped_in_the_loop_is_put_back_and_holds_its_parameters():
+    model, x = small_model(), torch.rand(16, 4)
+    encoder = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    decoder = torch.optim.Adam(model[1].parameters(), lr=0.01)
+    values = [p.detach().clone() for p in model.parameters()]
+
+    def body():
+        encoder.zero_grad()
+        decoder.zero_grad()
+        loss = nn.functional.mse_loss(model(x), x)
+        loss.backward()
+        encoder.step()
+        decoder.step()
+        return loss
+
+    report = check_setup(model, encoder, training_step=body)
+    assert report.ok, str(report)  # the decoder's parameters are stepped: by the other optimizer
+    assert len(decoder.state) == 0 and all(torch.equal(p, v) for p, v in zip(model.parameters(), values))
+
+
+@pytest.mark.parametrize("start, inside", [("eval", "train"), ("train", "eval")])
+def test_the_models_mode_changed_inside_the_loop_is_put_back(start, inside):
+    model, x = small_model(), torch.rand(16, 4)
+    model.add_module("dropout", nn.Dropout(0.1))
+    getattr(model, start)()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    body = usual_step(model, optimizer, x)
+    check_setup(model, optimizer, training_step=lambda: (getattr(model, inside)(), body())[1])
+    assert all(m.training == (start == "train") for m in model.modules())
+
+
+def test_numpy_and_python_generators_are_put_back():
+    model, x = small_model(), torch.rand(16, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    body = usual_step(model, optimizer, x, lambda loss: (np.random.rand(), random.random()))
+    np.random.seed(3)
+    random.seed(3)
+    state = np.random.get_state()[1].copy(), random.getstate()
+    check_setup(model, optimizer, training_step=body)
+    assert np.array_equal(np.random.get_state()[1], state[0]) and random.getstate() == state[1]
+
+
+def test_a_loop_that_steps_every_few_calls_is_not_blamed_on_a_reconstruction_made_once():
+    model, x = small_model(), torch.rand(16, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+
+    def accumulate_three():  # one optimizer step every three calls
+        calls.append(1)
+        loss = nn.functional.mse_loss(model(x), x)
+        (loss / 3).backward()
+        if len(calls) % 3 == 0:
+            optimizer.step()
+            optimizer.zero_grad()
+        return loss
+
+    report = check_setup(model, optimizer, training_step=accumulate_three)
+    assert len(report.problems) == 1 and "made once" not in report.problems[0], str(report)
+    assert "only in the last of the 3 steps" in report.problems[0] and "steps=" in report.problems[0]
+    assert check_setup(model, optimizer, training_step=accumulate_three, steps=6).ok
+
+
+@pytest.mark.parametrize("calls", ["the whole step", "step() alone"])
+def test_a_whole_training_step_given_as_compute_loss_is_refused_saying_so(learner_x, calls):
+    params, optimizer, loss_fn = loop_steps(learner_x)
+    before = {name: p.detach().clone() for name, p in params.items()}
+    steps = loop_body(optimizer, loss_fn) if calls == "the whole step" else lambda: (optimizer.step(), loss_fn())[1]
+    with pytest.raises(TypeError, match=r"compute_loss calls backward\(\) or optimizer.step\(\).*training_step="):
+        check_setup(params, optimizer, steps)
+    assert all(torch.equal(p, before[name]) and p.grad is None for name, p in params.items())
+
+
+def test_an_optimizer_holding_data_that_requires_grad_is_named(learner_x):
+    params = raw_params()
+    x = learner_x.requires_grad_()
+    report = check_setup(
+        params, torch.optim.SGD([*params.values(), x], lr=0.01), lambda: nn.MSELoss()(reconstruct(x, params), x)
+    )
+    [problem] = report.problems
+    assert problem.startswith("the optimizer's entry 4 (a tensor of shape (100, 2)) is not among the parameters")
+    assert "changes the data" in problem
+
+
+def test_a_loop_that_never_calls_backward_is_told_so(learner_x):
+    params, optimizer, loss_fn = loop_steps(learner_x)
+
+    def body():
+        optimizer.zero_grad()
+        loss = loss_fn()
+        optimizer.step()
+        return loss
+
+    report = check_setup(params, optimizer, training_step=body)
+    assert report.problems[0].startswith("no gradient reached any parameter in 3 steps: the loop never calls")
+    assert len(report.problems) == 2 and "no parameter changed" not in str(report)
+
+
+def test_a_loop_that_calls_backward_twice_is_not_blamed_on_a_forward_pass_outside_the_loop(learner_x):
+    params, optimizer, loss_fn = loop_steps(learner_x)
+
+    def body():
+        optimizer.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    [problem] = check_setup(params, optimizer, training_step=body).problems
+    assert "twice" in problem and "outside" not in problem
+
+
+def test_a_graph_kept_with_retain_graph_and_changed_by_step_is_explained(learner_x):
+    params, optimizer, loss_fn = loop_steps(learner_x)
+    x_reconstructed = reconstruct(learner_x, params)  # once, before the loop
+
+    def body():
+        loss = nn.MSELoss()(x_reconstructed, learner_x)
+        loss.backward(retain_graph=True)
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss
+
+    problems = check_setup(params, optimizer, training_step=body).problems
+    assert (
+        problems[0].startswith("loss.backward(retain_graph=True) failed on step 2") and "inside the loop" in problems[0]
+    )
+
+
+def test_a_loss_returned_as_a_float_by_compute_loss_is_refused_clearly(learner_x):
+    params, optimizer, loss_fn = loop_steps(learner_x)
+    with pytest.raises(TypeError, match=r"compute_loss must return the loss as a single-number tensor, got float"):
+        check_setup(params, optimizer, lambda: loss_fn().item())
+
+
+def test_a_stale_grad_before_the_check_changes_nothing(learner_x):
+    def report_after(stale: bool):
+        params, optimizer, loss_fn = loop_steps(learner_x)
+        for p in params.values():
+            p.grad = torch.full_like(p, 100.0) if stale else None
+        grads = [None if p.grad is None else p.grad.clone() for p in params.values()]
+
+        def step_first():  # the usual loop turned around: it steps with the last call's gradient
+            optimizer.step()
+            optimizer.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            return loss
+
+        report = check_setup(params, optimizer, training_step=step_first)
+        assert all(g is None if p.grad is None else torch.equal(p.grad, g) for p, g in zip(params.values(), grads))
+        return report
+
+    stale, fresh = report_after(True), report_after(False)
+    assert fresh.ok and stale.ok and stale.losses == fresh.losses, (str(stale), str(fresh))
+
+
+def test_an_in_place_error_of_the_loss_itself_is_torchs_to_tell():
+    params = raw_params()
+    x = torch.rand(20, 2)
+
+    def compute_loss():  # the forward pass changes, in place, a tensor that its own backward needs
+        code = (x @ params["wEncoder"] + params["bEncoder"]).sigmoid()
+        code.mul_(2)
+        return nn.functional.mse_loss(code @ params["wDecoder"] + params["bDecoder"], x)
+
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        check_setup(params, torch.optim.SGD(params.values(), lr=0.1), compute_loss)
+
+
+def test_a_learning_rate_given_as_text_is_refused(learner_x):
+    params, optimizer, loss_fn = loop_steps(learner_x)
+    optimizer.param_groups[0]["lr"] = "0.01"
+    with pytest.raises(TypeError, match=r"^the learning rate must be a number, got '0.01' \(str\)"):
+        check_setup(params, optimizer, loss_fn)
+
+
+def test_a_reconstruction_made_once_is_blamed_once_the_parameters_have_moved(learner_x):
+    params, optimizer, _ = loop_steps(learner_x)
+    x_reconstructed = reconstruct(learner_x, params)  # once, before the loop: notebook 01's second cell
+    report = check_setup(params, optimizer, lambda: nn.MSELoss()(x_reconstructed, learner_x))
+    assert len(report.losses) == 2 and report.losses[0] == report.losses[1]
+    assert report.problems[0].startswith("backward() failed on step 2 with 'Trying to backward")
+    assert report.problems[1] == (
+        f"the loss stayed at {report.losses[0]:.6g} for 2 steps: the parameters changed but the loss did not: it is "
+        "computed from a reconstruction made once, before the loop. Compute the reconstruction inside the loop."
+    )
+
+
+def test_a_model_that_only_another_optimizer_holds_is_put_back_too():
+    model, x = small_model(), torch.rand(16, 4)
+    torch.manual_seed(1)
+    helper = nn.Linear(4, 4)  # trained in the same loop, by its own optimizer, and not checked
+    optimizer, helpers = torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.SGD(helper.parameters(), lr=0.1)
+    before = [p.detach().clone() for p in helper.parameters()]
+
+    def body():
+        optimizer.zero_grad()
+        helpers.zero_grad()
+        loss = nn.functional.mse_loss(model(x), x) + nn.functional.mse_loss(helper(x), x)
+        loss.backward()
+        optimizer.step()
+        helpers.step()
+        return loss
+
+    assert check_setup(model, optimizer, training_step=body).ok
+    assert all(torch.equal(p, b) and p.grad is None for p, b in zip(helper.parameters(), before))
+
+
+@pytest.mark.parametrize("which", ["right", "zero_grad_between", "no_zero_grad"])
+def test_gradients_with_some_exact_zeros_still_count(which):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2, bias=False), nn.ReLU(), nn.Linear(2, 3, bias=False))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[-1.0, -1.0, -1.0], [1.0, 0.5, 0.2]]))  # unit 0 dead, unit 1 alive
+    x = torch.rand(32, 3) + 0.1
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls, expected = ORDERS[which]
+    report = check_setup(model, optimizer, training_step=loop_body(optimizer, lambda: nn.MSELoss()(model(x), x), calls))
+    assert [p[: len(e)] for p, e in zip(report.problems, expected)] == expected, str(report)
+    assert model[0].weight.grad is None

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from ae_utils import linear_ae_reconstruction, raw_linear_ae, raw_linear_ae_forward
+from ae_utils.models import linear_ae_reconstruction, mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
 
 
 def test_shapes_as_in_the_question():
@@ -97,7 +97,7 @@ def test_forward_sees_later_changes_to_the_parameters(learner_x):
     shifted = forward(learner_x)
     with torch.no_grad():
         params["bDecoder"] -= 1.0
-    torch.testing.assert_close(shifted - forward(learner_x), torch.ones_like(learner_x))
+    assert torch.allclose(shifted - forward(learner_x), torch.ones_like(learner_x), atol=1e-6)
 
 
 def test_gradient_reaches_all_four_tensors(learner_x):
@@ -129,15 +129,11 @@ def test_answer_repr_fixture_is_the_answers_printed_text():
 
 
 def test_mlp_autoencoder_prints_as_the_answers_model():
-    from ae_utils import mlp_autoencoder
-
     assert printed_lines(str(mlp_autoencoder())) == printed_lines(ANSWER_REPR.read_text())
 
 
 @pytest.mark.parametrize("logits", [False, True])
 def test_mlp_autoencoder_is_the_answers_model_module_for_module(logits):
-    from ae_utils import mlp_autoencoder
-
     model = mlp_autoencoder(logits=logits)
     encoder, decoder = model
     assert len(model) == 2
@@ -163,15 +159,13 @@ def test_mlp_autoencoder_is_the_answers_model_module_for_module(logits):
 
 
 def test_mlp_autoencoder_code_width_and_logit_form_share_parameter_layout():
-    from ae_utils import mlp_autoencoder
-
     narrow = mlp_autoencoder(code=2)
     assert narrow[0][-1].out_features == 2 and narrow[1][0].in_features == 2
     logit = mlp_autoencoder(logits=True)
     a = mlp_autoencoder()
     logit.load_state_dict(a.state_dict())  # same parameter names: the same Linear layers
     x = torch.rand(4, 28, 28)
-    torch.testing.assert_close(torch.sigmoid(logit(x)), a(x))
+    assert torch.allclose(torch.sigmoid(logit(x)), a(x), rtol=1.3e-6, atol=1e-5)  # assert_close's float32 tolerances
 
 
 def test_notebook_03_checks_its_model_against_the_answers_printed_structure():
@@ -191,4 +185,33 @@ def test_notebook_03_checks_its_model_against_the_answers_printed_structure():
 @pytest.mark.parametrize("params", [None, [torch.zeros(2, 1)], "wEncoder"])
 def test_forward_needs_the_dict_of_raw_linear_ae(params):
     with pytest.raises(TypeError, match=r"params must be the dict that raw_linear_ae\(\) returns"):
+        raw_linear_ae_forward(params)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (dict(code=0), ValueError, "code must be a whole number of at least 1, got 0"),
+        (dict(code=-3), ValueError, "code must be a whole number of at least 1, got -3"),
+        (dict(code=2.0), TypeError, "code must be a whole number, got 2.0"),
+        (dict(code=True), TypeError, "code must be a whole number, got True"),
+        (dict(logits=2), TypeError, r"logits must be True or False, got 2 \(int\)"),  # mlp_autoencoder(2): code=2?
+        (dict(logits="yes"), TypeError, "logits must be True or False, got 'yes'"),
+    ],
+)
+def test_mlp_autoencoder_refuses_a_code_of_no_units_and_logits_that_are_not_a_flag(call, error, message):
+    with pytest.raises(error, match=message):
+        mlp_autoencoder(**call)
+
+
+def test_mlp_autoencoder_with_a_one_number_code():
+    model = mlp_autoencoder(code=1)
+    assert model[0](torch.rand(2, 28, 28)).shape == (2, 1) and model[1][0].in_features == 1
+
+
+@pytest.mark.parametrize("name", ["wEncoder", "bEncoder", "wDecoder", "bDecoder"])
+def test_forward_names_each_missing_parameter(name):
+    params = raw_linear_ae(2, 1)
+    del params[name]
+    with pytest.raises(KeyError, match=rf"params lacks \['{name}'\]; make them with raw_linear_ae\(\)"):
         raw_linear_ae_forward(params)

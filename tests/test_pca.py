@@ -1,4 +1,4 @@
-"""pca: PCA, reconstruction, principal angles and the Rayleigh-Ritz step, checked against NumPy."""
+"""pca: the covariance, PCA, reconstruction, principal angles and the Rayleigh-Ritz step, checked against NumPy."""
 
 import math
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from ae_utils import eckart_young_floor, pca, pca_reconstruct, principal_angles, rayleigh_ritz
+from ae_utils.pca import covariance, pca, pca_reconstruct, principal_angles, rayleigh_ritz
+from ae_utils.theory import eckart_young_floor
 
 
 @pytest.fixture
@@ -32,9 +33,15 @@ def test_pca_matches_numpys_svd_up_to_sign(x):
     np.testing.assert_allclose(variances.numpy(), expected_variances, rtol=1e-9)
 
 
+def test_covariance_matches_numpy_population_covariance(x):
+    result = covariance(x.float())
+    assert result.dtype == torch.float64
+    np.testing.assert_allclose(result.numpy(), np.cov(x.float().double().numpy().T, bias=True), rtol=1e-12, atol=1e-12)
+
+
 def test_components_are_orthonormal_ordered_and_sign_fixed(x):
     _, components, variances = pca(x, 5)
-    torch.testing.assert_close(components @ components.T, torch.eye(5, dtype=x.dtype))
+    np.testing.assert_allclose((components @ components.T).numpy(), np.eye(5), atol=1e-12)
     assert bool((variances[:-1] >= variances[1:]).all())
     largest = components.gather(1, components.abs().argmax(dim=1, keepdim=True))
     assert bool((largest > 0).all())
@@ -45,6 +52,13 @@ def test_reconstruction_error_is_the_eckart_young_floor(x):
         mean, components, _ = pca(x, k)
         error = torch.mean((pca_reconstruct(x, mean, components) - x) ** 2).item()
         assert error == pytest.approx(eckart_young_floor(x, k), rel=1e-9)
+
+
+def test_variances_of_directions_without_spread_are_zero_not_negative(x):
+    """3 points span a plane: the covariance's other eigenvalues are 0, which eigh returns as +-1e-16."""
+    _, _, variances = pca(x[:3], 5)
+    assert bool((variances >= 0).all()) and float(variances[2:].max()) < 1e-12 * float(variances[0])
+    assert eckart_young_floor(x[:3], 2) >= 0
 
 
 def test_float32_in_float32_out(x):
@@ -65,8 +79,9 @@ def test_pca_rejects_a_single_sample():
 
 def test_reconstruct_rejects_mismatched_shapes(x):
     mean, components, _ = pca(x, 2)
-    with pytest.raises(ValueError, match="shapes do not fit"):
-        pca_reconstruct(x[:, :4], mean, components)
+    for args in ((x[:, :4], mean, components), (x, mean[:4], components), (x, x, components), (x, mean, mean)):
+        with pytest.raises(ValueError, match="shapes do not fit"):
+            pca_reconstruct(*args)
 
 
 # ---------------------------------------------------------------- principal angles
@@ -115,8 +130,8 @@ def test_rayleigh_ritz_recovers_the_components_from_a_mixed_basis(x):
     mix = torch.tensor([[1.0, 2.0, 0.0], [0.5, -1.0, 3.0], [0.0, 1.0, 1.0]], dtype=torch.float64)
     decoder_weight = components.T @ mix  # (D, k): the right subspace, neither orthonormal nor ordered
     recovered, recovered_variances = rayleigh_ritz(decoder_weight, x)
-    torch.testing.assert_close(recovered, components)
-    torch.testing.assert_close(recovered_variances, variances)
+    np.testing.assert_allclose(recovered.numpy(), components.numpy(), atol=1e-12)
+    np.testing.assert_allclose(recovered_variances.numpy(), variances.numpy(), rtol=1e-12)
 
 
 def test_rayleigh_ritz_in_a_wrong_subspace_gives_less_variance(x):
@@ -150,3 +165,57 @@ def test_wrong_types_name_the_argument():
         principal_angles(None, torch.eye(3)[:, :1])
     with pytest.raises(TypeError, match="decoder_weight must be a torch.Tensor .* got ndarray"):
         rayleigh_ritz(np.eye(3)[:, :2], x)
+
+
+# ---------------------------------------------------------------- data of any magnitude, and every dtype
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-160, 2.0**-70, 1e20, 1e150])
+def test_pca_is_scale_equivariant_at_any_magnitude(x, scale):
+    """The components of x * scale are x's (NumPy's, up to sign); the mean scales by scale and the variances
+    by scale^2, rounded as float64 rounds them (1e-400 to 0). The covariance itself underflows or overflows."""
+    mean, components, variances = pca(x * scale, 3)
+    expected, expected_variances = numpy_components(x, 3)
+    np.testing.assert_allclose(np.abs(components.numpy() @ expected.T), np.eye(3), atol=1e-9)
+    np.testing.assert_allclose(mean.numpy(), x.numpy().mean(axis=0) * scale, rtol=1e-12)
+    np.testing.assert_allclose(variances.numpy(), expected_variances * scale * scale, rtol=1e-9, atol=1e-323)
+    recovered, recovered_variances = rayleigh_ritz(components.T * 7.0, x * scale)
+    np.testing.assert_allclose(recovered.numpy(), components.numpy(), atol=1e-9)
+    np.testing.assert_allclose(recovered_variances.numpy(), variances.numpy(), rtol=1e-9, atol=1e-323)
+
+
+@pytest.mark.parametrize("function", [lambda x: pca(x, 2), lambda x: rayleigh_ritz(torch.eye(5, 2, dtype=x.dtype), x)])
+@pytest.mark.parametrize("x_scaled, dtype", [(lambda x: x * 1e160, "float64"), (lambda x: x.float() * 1e20, "float32")])
+def test_variances_beyond_the_dtypes_range_are_refused(x, function, x_scaled, dtype):
+    with pytest.raises(ValueError, match=rf"the largest variance, about 1e\d+, lies beyond {dtype}'s range; rescale"):
+        function(x_scaled(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_pca_reconstruct_takes_pcas_own_output_in_every_dtype(x, dtype):
+    """Rounded to float16, orthonormal rows are off by up to float16's eps (1e-3; 7e-4 here, where a
+    tolerance of 1e-4 refused them), and the reconstruction is as close to float64's as float16 allows."""
+    low = x.to(dtype)
+    mean, components, _ = pca(low, 3)
+    assert components.dtype == dtype
+    reconstruction = pca_reconstruct(low, mean, components).double()
+    _, exact_components, _ = pca(low.double(), 3)
+    exact = pca_reconstruct(low.double(), mean.double(), exact_components)
+    assert float((reconstruction - exact).abs().max()) < 64 * torch.finfo(dtype).eps
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(torch.float64, 1.5e-8), (torch.float32, 3.5e-4), (torch.float16, 0.031)])
+def test_pca_reconstruct_tolerates_half_the_digits_of_the_components_dtype(dtype, tolerance):
+    """Rows stretched so that the Gram matrix is off the identity by 0.8 of the tolerance pass; by 1.25
+    of it they are refused."""
+    rows = torch.linalg.qr(torch.randn(6, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64))[0].T
+    x, mean = torch.zeros(2, 6, dtype=dtype), torch.zeros(6, dtype=dtype)
+    for factor, passes in ((0.8, True), (1.25, False)):
+        stretched = (rows * (1 + factor * tolerance) ** 0.5).to(dtype)
+        gram_error = float((stretched.double() @ stretched.double().T - torch.eye(3, dtype=torch.float64)).abs().max())
+        assert (gram_error < tolerance) == passes  # the rounding to dtype keeps the stretch on its side
+        if passes:
+            pca_reconstruct(x, mean, stretched)
+        else:
+            with pytest.raises(ValueError, match="components must be orthonormal rows"):
+                pca_reconstruct(x, mean, stretched)

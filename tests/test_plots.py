@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from ae_utils import History, plot_losses
+from ae_utils.plots import image_grid, plot_losses
+from ae_utils.training import History
 
 
 def legend_texts(ax) -> list[str]:
@@ -124,8 +125,6 @@ def test_a_numpy_array_or_tensor_is_one_run(make):
 
 
 def test_image_grid_draws_one_axes_per_image_with_row_labels():
-    from ae_utils.plots import image_grid
-
     rows = [torch.rand(4, 1, 28, 28), torch.rand(4, 28, 28)]
     fig = image_grid(rows, ["original", "epoch 1"], title="t")
     assert len(fig.axes) == 8
@@ -141,8 +140,6 @@ def test_image_grid_draws_one_axes_per_image_with_row_labels():
     ],
 )
 def test_image_grid_rejects_bad_rows(rows, labels, message):
-    from ae_utils.plots import image_grid
-
     with pytest.raises(ValueError, match=message):
         image_grid(rows, labels)
 
@@ -189,16 +186,12 @@ def test_a_run_that_is_not_numbers_says_what_runs_may_be():
     ],
 )
 def test_image_grid_wrong_types_name_the_argument(argument, kinds, error, message):
-    from ae_utils.plots import image_grid
-
     for kind in kinds:
         with pytest.raises(error, match=message):
             image_grid(**{"rows": [torch.rand(2, 28, 28)], argument: WRONG[kind]})
 
 
 def test_image_grid_takes_numpy_rows_as_they_are():
-    from ae_utils.plots import image_grid
-
     images = np.random.default_rng(0).random((3, 28, 28))
     fig = image_grid([images, torch.from_numpy(images).unsqueeze(1)])
     assert len(fig.axes) == 6
@@ -219,9 +212,100 @@ def test_image_grid_takes_numpy_rows_as_they_are():
     ],
 )
 def test_image_grid_refuses_rows_it_would_draw_wrongly(rows, error, message):
-    from ae_utils.plots import image_grid
-
     with pytest.raises(error, match=message):
         image_grid(rows)
     with pytest.raises(ValueError, match="scale must be a positive number"):
         image_grid([torch.rand(1, 28, 28)], scale=0)
+
+
+# ---------------------------------------------------------------- issue 17: arrays of runs, integer images
+
+
+@pytest.mark.parametrize("make", [np.array, torch.tensor])
+def test_a_2d_array_or_tensor_is_one_run_per_row(make):
+    ax = plot_losses(make([[3.0, 2.0, 1.0], [5.0, 4.0, 0.5]]), ["a", "b"])
+    assert [list(line.get_ydata()) for line in ax.lines] == [[3.0, 2.0, 1.0], [5.0, 4.0, 0.5]]
+    assert [list(line.get_xdata()) for line in ax.lines] == [[1, 2, 3], [1, 2, 3]]
+    assert legend_texts(ax) == ["a", "b"]
+
+
+@pytest.mark.parametrize("runs", [np.zeros((2, 3, 4)), torch.zeros(1, 1, 1)])
+def test_an_array_of_more_than_two_dimensions_is_refused(runs):
+    with pytest.raises(
+        ValueError, match=r"runs as an array must have shape \(steps,\) or \(runs, steps\), got \w+ of shape \("
+    ):
+        plot_losses(runs)
+
+
+@pytest.mark.parametrize("number", [torch.tensor, np.float64, np.array])
+def test_a_list_of_single_numbers_as_tensors_or_numpy_scalars_is_one_run(number):
+    ax = plot_losses([number(3.0), number(2.0), number(0.5)])  # losses.append(loss.detach()), say
+    assert [list(line.get_ydata()) for line in ax.lines] == [[3.0, 2.0, 0.5]]
+
+
+def test_a_run_of_losses_that_require_grad_is_drawn():
+    ax = plot_losses(torch.tensor([2.0, 1.0], requires_grad=True) * 1)
+    assert list(ax.lines[0].get_ydata()) == [2.0, 1.0]
+
+
+def normalised(fig) -> list[np.ndarray]:
+    """What each axes of ``fig`` shows, as grey levels from 0 (black) to 1 (white)."""
+    return [np.asarray(ax.images[0].norm(ax.images[0].get_array()), dtype=float) for ax in fig.axes]
+
+
+def test_image_grid_draws_floats_from_0_black_to_1_white():
+    images = torch.tensor([[[0.0, 0.25], [0.5, 1.0]]])
+    [shown] = normalised(image_grid([images]))
+    np.testing.assert_allclose(shown, images[0].numpy())
+
+
+@pytest.mark.parametrize("make", [lambda x: x, lambda x: x.numpy()])
+def test_image_grid_draws_uint8_pixels_0_to_255_as_the_same_picture_in_0_to_1(make):
+    pixels = torch.tensor([[[0, 51], [128, 255]], [[255, 0], [3, 254]]], dtype=torch.uint8)
+    shown = normalised(image_grid([make(pixels), pixels.float() / 255]))
+    np.testing.assert_allclose(shown[0], pixels[0].numpy() / 255, atol=1e-7)
+    np.testing.assert_allclose(shown[1], pixels[1].numpy() / 255, atol=1e-7)
+    np.testing.assert_allclose(shown[:2], shown[2:], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "row", [torch.full((2, 3, 3), 200), np.full((2, 3, 3), 7, dtype=np.int32), torch.zeros(2, 3, 3, dtype=torch.int16)]
+)
+def test_image_grid_refuses_other_integer_images_saying_how_to_convert(row):
+    with pytest.raises(
+        TypeError,
+        match=r"rows\[1\] has dtype int\d+; .* uint8 pixels 0\.\.255: for other whole-number .* pass rows\[1\] / 255$",
+    ):
+        image_grid([torch.rand(2, 3, 3), row])
+
+
+def test_image_grid_draws_bool_and_half_precision_images():
+    mask = torch.tensor([[[True, False], [False, True]]])
+    shown = normalised(image_grid([mask, mask.half(), mask.to(torch.bfloat16)]))
+    for picture in shown:
+        np.testing.assert_array_equal(picture, [[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_image_grid_layout_rows_columns_size_labels_and_title():
+    fig = image_grid([torch.rand(3, 4, 5), torch.rand(3, 1, 4, 5)], ["top", "bottom"], title="T", scale=2.0)
+    assert list(fig.get_size_inches()) == [6.0, 4.0]  # 3 columns x 2 rows of 2-inch images
+    assert [ax.get_ylabel() for ax in fig.axes] == ["top", "", "", "bottom", "", ""]
+    assert all(ax.get_xticks().size == 0 and ax.get_yticks().size == 0 for ax in fig.axes)
+    assert fig.get_suptitle() == "T"
+    assert fig.axes[3].images[0].get_array().shape == (4, 5)
+
+
+def test_image_grid_shows_each_image_in_its_place():
+    rows = [torch.rand(2, 3, 3, generator=torch.Generator().manual_seed(s)) for s in range(3)]
+    shown = normalised(image_grid(rows))
+    expected = [image.numpy() for row in rows for image in row]
+    for picture, image in zip(shown, expected):
+        np.testing.assert_allclose(picture, image, rtol=1e-6)
+    assert normalised(image_grid(rows[:1]))[0].shape == (3, 3)
+
+
+def test_floor_label_has_four_significant_digits_and_a_given_axes_keeps_its_title():
+    fig, ax = plt.subplots()
+    ax.set_title("lr 0.5")
+    plot_losses([1.0, 0.5], floor=0.0123456, ax=ax)
+    assert legend_texts(ax) == ["floor 0.01235"] and ax.get_title() == "lr 0.5"

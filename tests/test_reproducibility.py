@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ae_utils import pick_device, reproducibility, seed_everything
+from ae_utils.reproducibility import pick_device, seed_everything
 
 
 def draws():
@@ -70,12 +70,12 @@ def no_gpu(monkeypatch):
     """Pretend the machine has neither CUDA nor MPS, and AE_DEVICE is unset."""
     monkeypatch.delenv("AE_DEVICE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(reproducibility, "_mps_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
 
 
 def test_pick_device_on_this_machine_matches_cuda_availability(monkeypatch):
     monkeypatch.delenv("AE_DEVICE", raising=False)
-    expected = "cuda" if torch.cuda.is_available() else "mps" if reproducibility._mps_available() else "cpu"
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
     assert pick_device(verbose=False).type == expected
 
 
@@ -97,7 +97,7 @@ def test_pick_device_prefers_cuda_and_names_the_card(no_gpu, monkeypatch, capsys
 
 
 def test_pick_device_uses_mps_without_cuda(no_gpu, monkeypatch, capsys):
-    monkeypatch.setattr(reproducibility, "_mps_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
     assert pick_device() == torch.device("mps")
     assert "Apple GPU through MPS" in capsys.readouterr().out
 
@@ -129,10 +129,39 @@ def test_ae_device_cuda_on_this_gpu_less_machine_is_a_clear_error(monkeypatch):
         pick_device()
 
 
-def test_ae_device_unknown_name_is_a_clear_error(no_gpu, monkeypatch):
-    monkeypatch.setenv("AE_DEVICE", "gpu")
-    with pytest.raises(ValueError, match="AE_DEVICE='gpu' is not a device torch knows; use cpu, cuda"):
+@pytest.mark.parametrize("value", ["gpu", "meta", "xla", "cuda:x", "cpu:-1", "hip"])
+def test_ae_device_unknown_name_is_a_clear_error(no_gpu, monkeypatch, value):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("AE_DEVICE", value)
+    with pytest.raises(ValueError, match=rf"AE_DEVICE='{value}' is not a device the course can use; use cpu, cuda,"):
         pick_device()
+
+
+@pytest.mark.parametrize("value, device", [("CPU", "cpu"), ("Cuda:0", "cuda:0"), ("cuda:1", "cuda:1"), ("MPS", "mps")])
+def test_ae_device_in_any_case_and_the_last_gpu_index_are_taken(no_gpu, monkeypatch, capsys, value, device):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setenv("AE_DEVICE", value)
+    assert pick_device() == torch.device(device)
+    assert capsys.readouterr().out == f"Using device: {device} (set by AE_DEVICE)\n"
+
+
+@pytest.mark.parametrize("value", ["cuda:2", "cpu:1", "mps:1"])
+def test_ae_device_index_past_the_last_device_is_refused(no_gpu, monkeypatch, value):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setenv("AE_DEVICE", value)
+    with pytest.raises(ValueError, match=rf"AE_DEVICE='{value}' asks for a device this machine does not have"):
+        pick_device()
+
+
+@pytest.mark.parametrize("verbose", [1, "yes", None])
+def test_pick_device_verbose_must_be_true_or_false(no_gpu, verbose):
+    with pytest.raises(TypeError, match="verbose must be True or False, got "):
+        pick_device(verbose)
 
 
 def test_pick_device_rejects_a_cuda_index_the_machine_lacks(monkeypatch):
@@ -141,3 +170,17 @@ def test_pick_device_rejects_a_cuda_index_the_machine_lacks(monkeypatch):
     monkeypatch.setenv("AE_DEVICE", "cuda:5")
     with pytest.raises(ValueError, match="does not have"):
         pick_device()
+
+
+def test_ae_device_cuda_is_refused_when_cuda_is_unusable_though_cards_are_counted(no_gpu, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)  # a driver that sees cards torch cannot use
+    monkeypatch.setenv("AE_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="AE_DEVICE='cuda' asks for a device this machine does not have"):
+        pick_device()
+
+
+def test_pick_device_prefers_cuda_to_mps(no_gpu, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "Test GPU")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert pick_device(verbose=False) == torch.device("cuda")

@@ -1,31 +1,51 @@
-"""theory: the Eckart-Young floor and the largest stable learning rate, checked against
-NumPy eigen-decompositions, dense Hessians and actual gradient-descent runs."""
+"""theory: the Eckart-Young floor and the largest stable learning rate, checked against NumPy
+eigen-decompositions, autograd's Hessians, brute-force scans and actual gradient-descent runs."""
 
 from __future__ import annotations
 
 import math
+import signal
+import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 import torch
 from helpers import linear_ae_minimum, mse
-from torch import nn
 
-from ae_utils import eckart_young_floor, max_stable_lr, theory, train
-from ae_utils.theory import covariance
+from ae_utils import theory
+from ae_utils.pca import covariance
+from ae_utils.theory import eckart_young_floor, max_stable_lr
+
+
+def unflatten(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
+    return [piece.reshape(p.shape) for piece, p in zip(torch.split(flat, [p.numel() for p in like]), like)]
+
+
+def autograd_hessian(x: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+    """The dense Hessian of the MSE over all parameters flattened, by autograd (float64)."""
+    x = x.double()
+    flat = torch.cat([p.reshape(-1) for p in params]).double()
+    return torch.autograd.functional.hessian(lambda f: mse(x, *unflatten(f, params)), flat)
 
 
 def hessian_top_eigenvalue(x: torch.Tensor, params: list[torch.Tensor]) -> float:
-    """Largest eigenvalue of the dense Hessian of the MSE over all parameters flattened (float64)."""
-    x = x.double()
-    shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
+    return float(np.linalg.eigvalsh(autograd_hessian(x, params).numpy())[-1])
 
-    def loss_of(flat):
-        return mse(x, *(piece.reshape(shape) for piece, shape in zip(torch.split(flat, sizes), shapes)))
 
-    flat = torch.cat([p.reshape(-1) for p in params]).double()
-    hessian = torch.autograd.functional.hessian(loss_of, flat, vectorize=True)
-    return float(np.linalg.eigvalsh(hessian.numpy())[-1])
+class AutogradProduct:
+    """A ``hessian_product`` for ``max_stable_lr`` from autograd's dense Hessian (one per point, cached),
+    which records every point it is asked about and counts the directions it multiplies."""
+
+    def __init__(self, x: torch.Tensor):
+        self.x, self.points, self.products, self._cache = x.double(), [], 0, (None, None)
+
+    def __call__(self, params: list[torch.Tensor], directions: torch.Tensor) -> torch.Tensor:
+        if self._cache[0] is not params:
+            self.points.append(params)
+            self._cache = (params, autograd_hessian(self.x, params))
+        self.products += len(directions)
+        return directions @ self._cache[1]
 
 
 def flattest_scale(x: torch.Tensor, k: int) -> tuple[float, float]:
@@ -74,6 +94,22 @@ def gradient_descent(x: torch.Tensor, params: list[torch.Tensor], lr: float, ste
     return losses
 
 
+@contextmanager
+def time_limit(seconds: int):
+    """Fail a call that runs longer than ``seconds`` (SIGALRM; the process's main thread)."""
+
+    def expired(*_):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.fixture
 def x5() -> torch.Tensor:
     """40 points in 5 dimensions with distinct variances and a non-zero mean."""
@@ -103,14 +139,11 @@ def learner_limit(learner_x_shared) -> float:
     return max_stable_lr(learner_x_shared, 1)
 
 
-# ---------------------------------------------------------------- covariance
-
-
-def test_covariance_matches_numpy_population_covariance(x5):
-    expected = np.cov(x5.double().numpy().T, bias=True)
-    result = covariance(x5)
-    assert result.dtype == torch.float64
-    np.testing.assert_allclose(result.numpy(), expected, rtol=1e-12, atol=1e-12)
+@pytest.fixture(scope="module")
+def learner_search(learner_x_shared) -> tuple[float, AutogradProduct]:
+    """The search on the learner's data run on autograd's Hessians, each point it visited recorded."""
+    product = AutogradProduct(learner_x_shared)
+    return max_stable_lr(learner_x_shared, 1, hessian_product=product), product
 
 
 # ---------------------------------------------------------------- eckart_young_floor
@@ -149,15 +182,27 @@ def test_floor_same_for_float32_and_float64_data(x5):
 
 
 def test_trained_linear_autoencoder_reaches_floor_from_above():
+    """Adam, written out (torch.optim's first import takes seconds), on a linear autoencoder from torch's
+    default start: its losses approach the floor and never go below it."""
     generator = torch.Generator().manual_seed(2)
     x = (torch.randn(30, 3, generator=generator) * torch.tensor([2.0, 1.0, 0.3]) + 1.0).double()
     floor = eckart_young_floor(x, 1)
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 1), nn.Linear(1, 3)).double()
-    history = train(model, x, torch.optim.Adam(model.parameters(), lr=0.05), steps=300, progress=False)
-    assert history.losses[0] > 2 * floor
-    assert min(history.losses) >= floor * (1 - 1e-9)
-    assert history.final_loss == pytest.approx(floor, rel=1e-5)
+    encoder, decoder = torch.nn.Linear(3, 1).double(), torch.nn.Linear(1, 3).double()
+    params = [encoder.weight.T, encoder.bias, decoder.weight.T, decoder.bias]
+    params = [p.detach().clone().requires_grad_() for p in params]
+    moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+    losses = []
+    for step in range(1, 301):
+        loss = mse(x, *params)
+        losses.append(loss.item())
+        with torch.no_grad():
+            for p, g, (m, v) in zip(params, torch.autograd.grad(loss, params), moments):
+                m.lerp_(g, 0.1), v.lerp_(g * g, 0.001)
+                p -= 0.05 * (m / (1 - 0.9**step)) / ((v / (1 - 0.999**step)).sqrt() + 1e-8)
+    assert losses[0] > 2 * floor
+    assert min(losses) >= floor * (1 - 1e-9)
+    assert losses[-1] == pytest.approx(floor, rel=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -192,13 +237,24 @@ def test_theory_rejects_bad_data(function, data, error, message):
         function(data, 1)
 
 
+def test_floor_of_huge_data_is_computed_or_refused_never_nan():
+    x = torch.randn(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    small = eckart_young_floor(x, 1)
+    assert not torch.isfinite(covariance(x * 1e154)).all()  # the covariance overflows, the floor does not
+    assert eckart_young_floor(x * 1e154, 1) == pytest.approx(small * 1e308, rel=1e-9)
+    assert eckart_young_floor(x * 1e-100, 1) == pytest.approx(small * 1e-200, rel=1e-9)
+    assert eckart_young_floor(x * 1e-200, 1) == 0.0  # 1e-400 rounds to 0 in float64
+    with pytest.raises(ValueError, match="beyond float64's range; rescale the data"):
+        eckart_young_floor(x * 1e200, 1)
+
+
+# ---------------------------------------------------------------- max_stable_lr: against autograd and scans
+
+
 @pytest.mark.parametrize("k, message", [(0, "at least 1"), (3, "larger than the data's dimension D=2")])
 def test_max_stable_lr_rejects_bad_k(learner_x, k, message):
     with pytest.raises(ValueError, match=message):
         max_stable_lr(learner_x, k)
-
-
-# ---------------------------------------------------------------- max_stable_lr
 
 
 def test_max_stable_lr_is_two_over_hessian_top_eigenvalue_at_balanced_minimum():
@@ -210,15 +266,35 @@ def test_max_stable_lr_is_two_over_hessian_top_eigenvalue_at_balanced_minimum():
     assert max_stable_lr(x, 1) == pytest.approx(expected, rel=1e-6)
 
 
+def test_the_written_out_hessian_gives_autograds_bound(learner_search, learner_limit):
+    """The same search on autograd's Hessians: the written-out Hessian agrees at every point it visits
+    (to the search's precision: where two top eigenvalues cross, rounding can tip a comparison)."""
+    on_autograd, product = learner_search
+    assert on_autograd == pytest.approx(learner_limit, rel=1e-8)
+    assert len(product.points) == 1 + 3 * 2 * 42  # a start, then 3 rounds of two golden searches
+
+
+def test_every_point_the_search_visits_is_a_global_minimum(learner_x_shared, learner_search):
+    """Scaling and shifting the code keeps the reconstructions: the loss is the floor at every point, in
+    x's own coordinates (the encoder's bias and the decoder's move together with the shift)."""
+    floor = eckart_young_floor(learner_x_shared, 1)
+    _, product = learner_search
+    losses = torch.tensor([float(mse(product.x, *params)) for params in product.points])
+    scales = torch.tensor([float(params[0].norm()) for params in product.points])
+    assert scales.max() / scales.min() > 10  # the search did range over the family
+    assert torch.allclose(losses, torch.full_like(losses, floor), rtol=1e-9, atol=0)
+
+
 def test_max_stable_lr_finds_a_minimum_at_least_as_flat_as_a_fine_grid(learner_x, learner_limit):
     """For k = 1 the minima are the code scaled by a and offset by c: search that plane by brute force."""
     xd = learner_x.double()
     grid = [
         hessian_top_eigenvalue(xd, linear_ae_minimum(xd, 1, scale=math.exp(t), code_shift=c))
-        for t in np.linspace(-1.0, 2.0, 31)
-        for c in np.linspace(-2.0, 2.0, 41)
+        for t in np.linspace(0.4, 1.0, 13)
+        for c in np.linspace(-0.3, 0.0, 13)
     ]
     assert 2.0 / learner_limit <= min(grid) * (1 + 1e-6)
+    assert 2.0 / learner_limit >= min(grid) * (1 - 2e-2)  # and the grid comes close (the minimum is a kink)
 
 
 def test_max_stable_lr_beats_the_flattest_unshifted_minimum_on_uncentred_data(learner_x, learner_limit):
@@ -239,6 +315,21 @@ def test_max_stable_lr_is_above_balanced_minimums_limit_on_learner_data(learner_
 
 def test_max_stable_lr_same_for_float32_and_float64_data(learner_x, learner_limit):
     assert max_stable_lr(learner_x.double(), 1) == pytest.approx(learner_limit, rel=1e-6)
+
+
+def test_the_search_stops_when_a_round_no_longer_flattens(learner_x, learner_search):
+    """Each round flattens, until one no longer does (after 6 here); then the search stops whatever
+    ``rounds`` allows. A round is two golden-section searches of 42 points."""
+    bounds, points = {3: learner_search[0]}, {3: learner_search[1].points}
+    for rounds in (1, 40):
+        product = AutogradProduct(learner_x)
+        bounds[rounds], points[rounds] = max_stable_lr(learner_x, 1, rounds, hessian_product=product), product.points
+    assert bounds[1] < bounds[3] * (1 - 1e-3) and bounds[3] < bounds[40]
+    assert len(points[1]) == 1 + 84 and len(points[3]) == 1 + 3 * 84
+    assert 1 + 6 * 84 <= len(points[40]) <= 1 + 9 * 84  # rounds 4 to 6 still flatten by 1.7e-6 and 1.5e-8
+
+
+# ---------------------------------------------------------------- max_stable_lr: gradient descent
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -271,40 +362,40 @@ def test_no_minimum_is_stable_above_max_stable_lr_on_uncentred_data(learner_x, l
     assert max(losses) > 2 * eckart_young_floor(learner_x, 1)
 
 
-def test_floor_of_huge_data_is_computed_or_refused_never_nan():
-    x = torch.randn(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    small = eckart_young_floor(x, 1)
-    assert not torch.isfinite(covariance(x * 1e154)).all()  # the covariance overflows, the floor does not
-    assert eckart_young_floor(x * 1e154, 1) == pytest.approx(small * 1e308, rel=1e-9)
-    with pytest.raises(ValueError, match="beyond float64's range; rescale the data"):
-        eckart_young_floor(x * 1e200, 1)
-
-
 def test_max_stable_lr_needs_at_least_one_round_of_search():
     x = torch.rand(30, 2, generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="rounds must be a whole number of at least 1, got 0"):
         max_stable_lr(x, 1, rounds=0)
+    with pytest.raises(TypeError, match=r"hessian_product must be a function \(params, directions\).*, got ndarray"):
+        max_stable_lr(x, 1, hessian_product=np.eye(7))
 
 
-@pytest.mark.parametrize(
-    "limits, way",
-    [((0, 3_000), "Lanczos on the dense Hessian"), ((0, 0), "Lanczos on Hessian-vector products")],
-)
-def test_max_stable_lr_is_the_same_by_each_eigenvalue_method(monkeypatch, x5, limits, way):
-    """Every size of problem takes one of three ways to the top eigenvalue; forced onto the two
-    for large problems, a small one gives the dense eigen-decomposition's answer."""
+# ---------------------------------------------------------------- max_stable_lr: Lanczos, size and scale
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_lanczos_gives_the_dense_decomposition_s_bound(monkeypatch, x5, k):
+    """Problems above ``EIGVALSH_LIMIT`` parameters take the top eigenvalue by Lanczos; forced onto it, a
+    small one gives the dense eigen-decomposition's answer. k = 2: the top eigenvalues are nearly equal.
+    Where two top eigenvalues cross, the sharpness has a kink, and golden-section search (final bracket
+    about 3e-8 of the scale's range) can settle a little apart: the search's own precision is the tolerance."""
     x3 = x5[:, :3]
-    exact = {k: max_stable_lr(x3, k) for k in (1, 2)}
-    monkeypatch.setattr(theory, "EIGVALSH_LIMIT", limits[0])
-    monkeypatch.setattr(theory, "DENSE_LIMIT", limits[1])
-    # Each eigenvalue agrees to about 1e-11. Where the two top eigenvalues cross, the sharpness has a kink,
-    # and golden-section search (final bracket about 3e-8 of the scale's range) can settle a little apart:
-    # the search's own precision, 1e-6 as in the tests above, is the tolerance.
-    for k in (1, 2):  # k = 2: the top eigenvalues are nearly equal, which power iteration found hard
-        assert max_stable_lr(x3, k) == pytest.approx(exact[k], rel=1e-6), way
+    exact = max_stable_lr(x3, k, rounds=1)
+    monkeypatch.setattr(theory, "EIGVALSH_LIMIT", 0)
+    assert max_stable_lr(x3, k, rounds=1) == pytest.approx(exact, rel=1e-6)
 
 
-def test_max_stable_lr_above_the_dense_limit_matches_autograd():
+def test_lanczos_starts_from_the_last_points_eigenvector(monkeypatch):
+    """Nearby points have nearly the same top eigenvector: started from the last one, Lanczos needs about
+    16 products per point on this problem (37 parameters); from a fixed random start it took 20."""
+    x = torch.rand(50, 12, generator=torch.Generator().manual_seed(0)) * torch.linspace(2.0, 0.2, 12)
+    monkeypatch.setattr(theory, "EIGVALSH_LIMIT", 0)
+    product = AutogradProduct(x)
+    max_stable_lr(x, 1, rounds=1, hessian_product=product)
+    assert product.products / len(product.points) < 18
+
+
+def test_max_stable_lr_above_the_eigvalsh_limit_matches_autograd():
     """A problem too large for every eigenvalue (301 parameters): the bound still equals 2 over the
     top eigenvalue of autograd's Hessian at the minimum the search settles in (the balanced one of
     isotropic centred data)."""
@@ -318,10 +409,70 @@ def test_max_stable_lr_above_the_dense_limit_matches_autograd():
 def test_max_stable_lr_with_a_warm_start_at_a_symmetric_point(monkeypatch):
     """On centred data with k = 2, the last point's top eigenvector can be orthogonal to the next one's
     (an invariant subspace): Lanczos started there saw only lower eigenvalues, and the bound came out 2%
-    low. With 302 parameters the search runs on Lanczos; it must give the dense decomposition's answer."""
+    low (the first round's; later rounds can recover). Forced onto Lanczos, the search must give the dense
+    decomposition's answer."""
     generator = torch.Generator().manual_seed(20)
     x = torch.randn(120, 60, dtype=torch.float64, generator=generator) * torch.logspace(0, -3, 60, dtype=torch.float64)
-    x = x - x.mean(dim=0)
-    lanczos = max_stable_lr(x, 2)
-    monkeypatch.setattr(theory, "EIGVALSH_LIMIT", 10**6)
-    assert lanczos == pytest.approx(max_stable_lr(x, 2), rel=1e-6)
+    x = (x - x.mean(dim=0))[:, :8]
+    dense = max_stable_lr(x, 2, rounds=1)
+    monkeypatch.setattr(theory, "EIGVALSH_LIMIT", 0)
+    assert max_stable_lr(x, 2, rounds=1) == pytest.approx(dense, rel=1e-6)
+
+
+def test_max_stable_lr_at_mnists_size_answers_in_seconds():
+    """(1000, 784) with k = 1 took 60 s when every point's Hessian was built from the data; in the principal
+    axes' coordinates a Hessian-vector product costs O(D k^2). The bound lies between that of the balanced
+    minimum (autograd's Hessian, by power iteration) and D (the decoder's bias alone has curvature 2 / D)."""
+    x = torch.rand(1000, 784, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    start = time.process_time()
+    with time_limit(60):
+        bound = max_stable_lr(x, 1)
+    assert time.process_time() - start < 20
+    flat = torch.cat([p.reshape(-1) for p in linear_ae_minimum(x, 1)]).requires_grad_()
+    (grad,) = torch.autograd.grad(mse(x, *unflatten(flat, linear_ae_minimum(x, 1))), flat, create_graph=True)
+    vector = torch.randn(flat.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for _ in range(100):
+        vector = torch.autograd.grad(grad, flat, vector / vector.norm(), retain_graph=True)[0]
+    assert 2.0 / float(vector.norm()) < bound < 784
+
+
+@pytest.mark.parametrize(
+    "shape, k, advice", [((1000, 784), 3, "k <= 2, or at most 571 features"), ((20, 2000), 1, "at most 1333 features")]
+)
+def test_max_stable_lr_refuses_what_it_cannot_answer_in_seconds(shape, k, advice):
+    x = torch.rand(*shape, generator=torch.Generator().manual_seed(0))
+    with time_limit(5), pytest.raises(ValueError, match=f"parameters, more than the 4,000 .*; use {advice}"):
+        max_stable_lr(x, k)
+
+
+@pytest.mark.parametrize("scale", [2.0**-60, 1e-12, 1e-100, 1e-200, 1e-300])
+def test_max_stable_lr_of_tiny_data_tends_to_the_bias_limit(learner_x, scale):
+    """The decoder's bias has curvature 2 / D whatever the data; as the data shrink, so does every other
+    curvature of the flattest minimum, and the bound rises to D (from below)."""
+    assert max_stable_lr(learner_x.double() * scale, 1) == pytest.approx(2.0, rel=1e-11)
+    assert max_stable_lr(learner_x.double() * scale, 1) <= 2.0
+
+
+@pytest.mark.parametrize("scale", [0.1, 0.01])
+def test_max_stable_lr_of_small_data_is_at_least_as_flat_as_a_wide_grid(learner_x, scale):
+    """Small data have their flattest minimum at a large code scale a (about 1 / the code's spread):
+    e^5 at scale 0.01, beyond the a <= e^4 once searched (1.99933 instead of 1.99992 there)."""
+    xd = learner_x.double() * scale
+    grid = [
+        hessian_top_eigenvalue(xd, linear_ae_minimum(xd, 1, scale=math.exp(t), code_shift=c))
+        for t in np.linspace(2.0, 6.0, 21)
+        for c in (-1e-3, -1e-4, 0.0, 1e-4)
+    ]
+    assert 2.0 / max_stable_lr(xd, 1) <= min(grid) * (1 + 1e-9)
+
+
+def test_max_stable_lr_of_large_data_scales_with_one_over_its_square(learner_x):
+    """Large data: the bias's curvature no longer counts, and the bound falls as 1 / scale^2 (exactly
+    for powers of two, which the computation divides out); beyond float64's range it is refused."""
+    xd = learner_x.double()
+    reference = max_stable_lr(xd * 2.0**40, 1) * 2.0**80
+    for scale in (1e20, 1e100, 1e150):
+        assert max_stable_lr(xd * scale, 1) * scale**2 == pytest.approx(reference, rel=1e-9)
+    for scale in (1e160, 1e200):
+        with pytest.raises(ValueError, match=r"the bound, about 1e-\d+, lies beyond float64's range; rescale"):
+            max_stable_lr(xd * scale, 1)

@@ -12,9 +12,9 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from ae_utils import eckart_young_floor, max_stable_lr, raw_linear_ae
-from ae_utils.fast.linear_sgd import sgd_linear_ae
-from ae_utils.widgets import SLIDERS, draw_linear_ae_run, figure_output, linear_ae_panel, train_linear_ae
+from ae_utils.theory import eckart_young_floor, max_stable_lr
+from ae_utils.training import train_linear_ae
+from ae_utils.widgets import SLIDERS, draw_linear_ae_run, figure_output, linear_ae_panel
 
 DEFAULTS = {name: default for name, (_, _, default) in SLIDERS.items()}
 SLIDER_SETTINGS = sorted(
@@ -97,20 +97,17 @@ def test_draw_survives_divergence_at_the_first_step(learner_x, floor_and_limit):
     assert len(ax.get_lines()) == 1  # only the divergence marker
 
 
-def test_train_linear_ae_is_sgd_from_the_seeded_raw_autoencoder(learner_x):
-    history, diverged_at = train_linear_ae(learner_x, 0.05, 100, seed=4)
-    params = raw_linear_ae(2, 1, generator=torch.Generator().manual_seed(4))
-    expected, expected_at = sgd_linear_ae(learner_x, params, 0.05, 100)
-    assert history.losses == expected.losses
-    assert diverged_at is expected_at is None
+@pytest.mark.parametrize("limit, floor", [(math.nan, 0.1), (-1.0, 0.1), (0.0, 0.1), (1.0, math.nan), (1.0, -0.1)])
+def test_draw_refuses_a_limit_or_floor_that_means_nothing(learner_x, limit, floor):
+    with pytest.raises(ValueError, match="must be a (finite number|positive learning rate)"):
+        draw_linear_ae_run(learner_x, 0.01, 10, 0, limit=limit, floor=floor)
+    plt.close("all")
 
 
-def test_train_linear_ae_depends_on_seed(learner_x):
-    first, _ = train_linear_ae(learner_x, 0.05, 20, seed=0)
-    again, _ = train_linear_ae(learner_x, 0.05, 20, seed=0)
-    other, _ = train_linear_ae(learner_x, 0.05, 20, seed=1)
-    assert first.losses == again.losses
-    assert first.losses != other.losses
+def test_draw_accepts_a_zero_floor(learner_x, floor_and_limit):
+    fig = draw_linear_ae_run(learner_x, 0.01, 10, 0, limit=floor_and_limit[1], floor=0.0)
+    assert fig.axes[0].get_title().startswith("lr = 0.01")
+    plt.close(fig)
 
 
 def test_train_linear_ae_accepts_float64_data(learner_x):
@@ -305,6 +302,19 @@ def test_picture_slider_wrong_types_name_the_argument(argument, kinds, message):
     for kind in kinds:
         with pytest.raises(TypeError, match=message):
             picture_slider(**{"frames": {1: _figure()}, argument: WRONG[kind]})
+
+
+def test_pictures_with_nothing_in_them_are_refused():
+    from ae_utils.widgets import frame_player, picture_slider
+
+    empty = plt.figure()  # no axes: nothing drawn
+    with pytest.raises(ValueError, match=r"frames\[1\] holds no picture"):
+        frame_player([_figure(), empty])
+    with pytest.raises(ValueError, match=r"frames\['b'\] holds no picture"):
+        picture_slider({"a": _figure(), "b": {"output_type": "display_data", "data": {}}})
+    good = figure_output(_figure())
+    assert len(frame_player([good]).children) == 2  # an output of figure_output is a picture
+    plt.close("all")
 
 
 def test_a_bad_picture_is_found_before_any_figure_is_used():

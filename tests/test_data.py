@@ -1,6 +1,7 @@
-"""datasets.load_images: IDX decoding, the search order and layouts, checksums, the download
-(through a fake torchvision download_url: these tests never touch the network) and its errors,
-and, when the files are on this machine, the real MNIST and Fashion-MNIST."""
+"""ae_utils.data: the learner's correlated data; load_images (IDX decoding, the search order and
+layouts, checksums, another data set's files, the download through a fake torchvision download_url:
+these tests never touch the network, and its errors) and, when the files are on this machine, the
+real MNIST and Fashion-MNIST; ImageDataset, the items torchvision's MNIST would serve."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import gzip
 import hashlib
 import os
 import re
+import shutil
 import urllib.error
 from dataclasses import replace
 from pathlib import Path
@@ -16,12 +18,13 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from torchvision.transforms import ToTensor
 
-from ae_utils import datasets
-from ae_utils.datasets import DatasetCorrupt, DatasetNotFound, load_images
+from ae_utils import ImageDataset, correlated_data, data
+from ae_utils.data import DatasetCorrupt, DatasetNotFound, load_images
 
-TEST_FILES = datasets.SPLITS["test"]
-TRAIN_FILES = datasets.SPLITS["train"]
+TEST_FILES = data.SPLITS["test"]
+TRAIN_FILES = data.SPLITS["train"]
 # CI points AE_DATA_DIR at the course's shared data; a checkout beside shared/ finds it there too.
 SHARED_DATA = Path(os.environ.get("AE_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -45,25 +48,25 @@ def gz(raw: bytes) -> bytes:
     return gzip.compress(raw, mtime=0)  # the same bytes on every run, so the same MD5
 
 
-def md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
+def md5(blob: bytes) -> str:
+    return hashlib.md5(blob).hexdigest()
 
 
 def trust(monkeypatch, name: str, files: dict[str, bytes]) -> None:
-    """Make ``datasets.SPECS[name]`` list the MD5s of these synthetic .gz files."""
-    spec = datasets.SPECS[name]
-    monkeypatch.setitem(datasets.SPECS, name, replace(spec, md5={**spec.md5, **{f: md5(d) for f, d in files.items()}}))
+    """Make ``data.SPECS[name]`` list the MD5s of these synthetic .gz files."""
+    spec = data.SPECS[name]
+    monkeypatch.setitem(data.SPECS, name, replace(spec, md5={**spec.md5, **{f: md5(d) for f, d in files.items()}}))
 
 
 def write(folder: Path, files: dict[str, bytes]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for file, data in files.items():
-        (folder / file).write_bytes(data)
+    for file, blob in files.items():
+        (folder / file).write_bytes(blob)
     return folder
 
 
 def split_files(split: str = "test", n: int = 5, seed: int = 0) -> dict[str, bytes]:
-    images, labels = datasets.SPLITS[split]
+    images, labels = data.SPLITS[split]
     return {images: gz(idx_images(n, seed)), labels: gz(idx_labels(n, seed))}
 
 
@@ -82,8 +85,8 @@ class FakeDownload:
         file = url.rsplit("/", 1)[1]
         error = self.fail.get(url) or self.fail.get(file)
         if error is not None:
-            data = self.served.get(file, b"partial")
-            (Path(root) / filename).write_bytes(data[: len(data) // 2])  # half a file, then the failure
+            blob = self.served.get(file, b"partial")
+            (Path(root) / filename).write_bytes(blob[: len(blob) // 2])  # half a file, then the failure
             raise error
         if file not in self.served:
             raise urllib.error.URLError("[Errno -2] Name or service not known")
@@ -93,9 +96,9 @@ class FakeDownload:
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """No real folders, no AE_DATA_DIR, and a network that is always down unless a test says so."""
-    monkeypatch.setattr(datasets, "PROJECT_DATA_DIR", tmp_path / "project" / "data")
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIR", tmp_path / "usr-share-datasets")
-    monkeypatch.delenv(datasets.ENV_VARIABLE, raising=False)
+    monkeypatch.setattr(data, "PROJECT_DATA_DIR", tmp_path / "project" / "data")
+    monkeypatch.setattr(data, "SYSTEM_DATA_DIR", tmp_path / "usr-share-datasets")
+    monkeypatch.delenv(data.ENV_VARIABLE, raising=False)
     monkeypatch.setattr(torchvision.datasets.utils, "download_url", FakeDownload())
 
 
@@ -119,7 +122,7 @@ def test_bad_name_or_split(name, split, match):
 
 def test_checksums_are_torchvisions():
     for name, dataset in [("mnist", torchvision.datasets.MNIST), ("fashion-mnist", torchvision.datasets.FashionMNIST)]:
-        spec = datasets.SPECS[name]
+        spec = data.SPECS[name]
         assert spec.md5 == dict(dataset.resources)
         assert spec.mirrors == tuple(dataset.mirrors)
         assert spec.folder == dataset.__name__
@@ -184,10 +187,10 @@ def test_search_order(tmp_path, monkeypatch, present, winner):
     folders = {
         "root": tmp_path / "root",
         "env": tmp_path / "env",
-        "project": datasets.PROJECT_DATA_DIR,
-        "system": datasets.SYSTEM_DATA_DIR / "mnist",
+        "project": data.PROJECT_DATA_DIR,
+        "system": data.SYSTEM_DATA_DIR / "mnist",
     }
-    monkeypatch.setenv(datasets.ENV_VARIABLE, str(folders["env"]))
+    monkeypatch.setenv(data.ENV_VARIABLE, str(folders["env"]))
     trust(monkeypatch, "mnist", split_files(seed=seeds[winner]))
     for place in present:
         write(folders[place], split_files(seed=seeds[place]))
@@ -199,7 +202,7 @@ def test_a_folder_with_only_one_of_the_two_files_is_passed_over(tmp_path, monkey
     files = split_files()
     trust(monkeypatch, "mnist", files)
     write(tmp_path / "root", {TEST_FILES[0]: files[TEST_FILES[0]]})
-    write(datasets.PROJECT_DATA_DIR / "MNIST" / "raw", files)
+    write(data.PROJECT_DATA_DIR / "MNIST" / "raw", files)
     assert load_images("mnist", "test", root=tmp_path / "root")[0].shape == (5, 28, 28)
 
 
@@ -209,9 +212,9 @@ def test_a_folder_with_only_one_of_the_two_files_is_passed_over(tmp_path, monkey
 def test_wrong_checksum_is_an_error_naming_the_file(tmp_path, monkeypatch):
     trust(monkeypatch, "mnist", split_files(seed=0))
     write(tmp_path / "root", split_files(seed=3))
-    good = write(datasets.PROJECT_DATA_DIR, split_files(seed=0))  # never used: no fallback past a bad file
+    good = write(data.PROJECT_DATA_DIR, split_files(seed=0))  # never used: no fallback past a bad file
     bad = tmp_path / "root" / TEST_FILES[0]
-    expected, actual = datasets.SPECS["mnist"].md5[TEST_FILES[0]], md5(bad.read_bytes())
+    expected, actual = data.SPECS["mnist"].md5[TEST_FILES[0]], md5(bad.read_bytes())
     message = rf"{re.escape(str(bad))} is corrupt or truncated: its MD5 is {actual}, expected {expected} .*Delete it"
     with pytest.raises(DatasetCorrupt, match=message):
         load_images("mnist", "test", root=tmp_path / "root")
@@ -241,6 +244,7 @@ def test_truncated_file(tmp_path, monkeypatch):
         ),
         (idx_images(), idx_labels() + b"\0", r"inconsistent size: .*\(5,\).* needs 13 bytes, but it holds 14"),
         (idx_images()[:10], idx_labels(), r"too short \(10 bytes\) for an IDX header"),
+        (idx_images()[:4], idx_labels(), r"too short \(4 bytes\) for an IDX header"),
         (b"", idx_labels(), r"magic number is None"),
         (idx_images(5), idx_labels(4), r"holds 5 images but .* holds 4 labels"),
     ],
@@ -264,8 +268,8 @@ def test_not_gzip_with_matching_checksum(tmp_path, monkeypatch):
 def test_a_recompressed_copy_is_accepted_by_its_contents_md5(tmp_path, monkeypatch):
     """Like Debian's Fashion-MNIST: the same bytes gzipped again, so another .gz MD5."""
     raw = {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()}
-    spec = replace(datasets.SPECS["fashion-mnist"], content_md5={f: md5(d) for f, d in raw.items()})
-    monkeypatch.setitem(datasets.SPECS, "fashion-mnist", spec)
+    spec = replace(data.SPECS["fashion-mnist"], content_md5={f: md5(d) for f, d in raw.items()})
+    monkeypatch.setitem(data.SPECS, "fashion-mnist", spec)
     write(tmp_path / "root", {f: gzip.compress(d, compresslevel=1, mtime=12345) for f, d in raw.items()})
     assert load_images("fashion-mnist", "test", root=tmp_path / "root")[1].tolist() == [0, 1, 2, 3, 4]
     # ...but not when the contents differ, nor when the file does not even decompress
@@ -291,14 +295,14 @@ def test_download_goes_to_the_first_candidate_in_torchvision_layout(tmp_path, mo
     files = split_files("train", n=3)
     trust(monkeypatch, "mnist", files)
     fake = fake_network(monkeypatch, served=files)
-    folders = {"root": tmp_path / "root", "env": tmp_path / "env", "project": datasets.PROJECT_DATA_DIR}
+    folders = {"root": tmp_path / "root", "env": tmp_path / "env", "project": data.PROJECT_DATA_DIR}
     if target in ("root", "env"):
-        monkeypatch.setenv(datasets.ENV_VARIABLE, str(folders["env"]))
+        monkeypatch.setenv(data.ENV_VARIABLE, str(folders["env"]))
     images, labels = load_images("mnist", "train", root=folders["root"] if target == "root" else None)
     assert images.shape == (3, 28, 28) and labels.tolist() == [0, 1, 2]
     raw = folders[target] / "MNIST" / "raw"
     assert leftovers(tmp_path) == [raw / TRAIN_FILES[0], raw / TRAIN_FILES[1]]  # no .part files, nothing else
-    assert fake.urls == [datasets.SPECS["mnist"].mirrors[0] + f for f in TRAIN_FILES]
+    assert fake.urls == [data.SPECS["mnist"].mirrors[0] + f for f in TRAIN_FILES]
     fake.served.clear()  # the next call finds the files and downloads nothing
     assert load_images("mnist", "train", root=folders["root"] if target == "root" else None)[1].tolist() == [0, 1, 2]
     assert len(fake.urls) == 2
@@ -310,13 +314,13 @@ def test_download_skips_a_folder_it_cannot_create(tmp_path, monkeypatch):
     fake_network(monkeypatch, served=files)
     (tmp_path / "a-file").write_text("not a folder")
     load_images("fashion-mnist", "test", root=tmp_path / "a-file" / "data")
-    assert (datasets.PROJECT_DATA_DIR / "FashionMNIST" / "raw" / TEST_FILES[0]).is_file()
+    assert (data.PROJECT_DATA_DIR / "FashionMNIST" / "raw" / TEST_FILES[0]).is_file()
 
 
 def test_download_tries_the_next_mirror(tmp_path, monkeypatch):
     files = split_files()
     trust(monkeypatch, "mnist", files)
-    first, second = datasets.SPECS["mnist"].mirrors[:2]
+    first, second = data.SPECS["mnist"].mirrors[:2]
     forbidden = urllib.error.HTTPError(first + TEST_FILES[0], 403, "Forbidden", {}, None)
     fake = fake_network(monkeypatch, served=files, fail={first + TEST_FILES[0]: forbidden})
     assert load_images("mnist", "test", root=tmp_path / "root")[0].shape == (5, 28, 28)
@@ -347,18 +351,18 @@ def test_interrupted_download_leaves_nothing(tmp_path, monkeypatch):
     assert leftovers(tmp_path / "root") == [tmp_path / "root" / "MNIST" / "raw" / TEST_FILES[0]]  # whole and checked
     fake = fake_network(monkeypatch, served=files)
     assert load_images("mnist", "test", root=tmp_path / "root")[1].tolist() == [0, 1, 2, 3, 4]
-    assert fake.urls == [datasets.SPECS["mnist"].mirrors[0] + TEST_FILES[1]]
+    assert fake.urls == [data.SPECS["mnist"].mirrors[0] + TEST_FILES[1]]
 
 
 @pytest.mark.parametrize("name, folder", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
 def test_offline_error_lists_every_place_and_the_fixes(tmp_path, monkeypatch, name, folder):
-    monkeypatch.setenv(datasets.ENV_VARIABLE, str(tmp_path / "env"))
+    monkeypatch.setenv(data.ENV_VARIABLE, str(tmp_path / "env"))
     write(tmp_path / "root", {TRAIN_FILES[1]: b"labels only"})
     with pytest.raises(DatasetNotFound) as caught:
         load_images(name, "train", root=tmp_path / "root")
     message = str(caught.value)
     lines = message.splitlines()
-    looked = [f"  {place}" for place in (tmp_path / "env", datasets.PROJECT_DATA_DIR, datasets.SYSTEM_DATA_DIR / name)]
+    looked = [f"  {place}" for place in (tmp_path / "env", data.PROJECT_DATA_DIR, data.SYSTEM_DATA_DIR / name)]
     root = tmp_path / "root"
     assert lines[1:9] == [
         f"  {root / folder / 'raw'}",
@@ -369,18 +373,25 @@ def test_offline_error_lists_every_place_and_the_fixes(tmp_path, monkeypatch, na
     errors = [line for line in message.splitlines() if line.startswith("Download: failed")]
     assert len(errors) == 1 and "URLError" in errors[0] and "Name or service not known" in errors[0]
     assert "set the environment variable AE_DATA_DIR" in message
-    assert f"project's data folder: {datasets.PROJECT_DATA_DIR / folder / 'raw'}" in message
+    assert f"project's data folder: {data.PROJECT_DATA_DIR / folder / 'raw'}" in message
     assert "connect to the internet and run again" in message
     assert ("sudo apt-get install dataset-fashion-mnist" in message) == (name == "fashion-mnist")
     assert leftovers(tmp_path / "root") == [tmp_path / "root" / TRAIN_FILES[1]]
     assert not (tmp_path / "root" / folder).exists()  # the folder made for the failed download is gone again
 
 
+def test_a_failed_download_removes_only_the_folders_it_made(tmp_path):
+    (tmp_path / "root").mkdir()
+    with pytest.raises(DatasetNotFound, match="Name or service not known"):
+        load_images("mnist", "test", root=tmp_path / "root")
+    assert (tmp_path / "root").is_dir() and not (tmp_path / "root" / "MNIST").exists()
+
+
 def test_download_false_does_not_download(tmp_path):
     with pytest.raises(DatasetNotFound, match=r"(?s)Looked in:.*Download: not tried \(download=False\)"):
         load_images("mnist", "test", root=tmp_path / "root", download=False)
     assert torchvision.datasets.utils.download_url.urls == []
-    assert not datasets.PROJECT_DATA_DIR.exists()
+    assert not data.PROJECT_DATA_DIR.exists()
 
 
 # ---------------------------------------------------------------- the real data, when this machine has it
@@ -388,7 +399,7 @@ def test_download_false_does_not_download(tmp_path):
 
 @pytest.fixture
 def real_folders(monkeypatch):
-    monkeypatch.setattr(datasets, "SYSTEM_DATA_DIR", Path("/usr/share/datasets"))
+    monkeypatch.setattr(data, "SYSTEM_DATA_DIR", Path("/usr/share/datasets"))
 
 
 @pytest.mark.skipif(
@@ -419,7 +430,7 @@ def test_locate_returns_the_checked_files_load_images_reads(tmp_path, monkeypatc
     files = split_files("test")
     trust(monkeypatch, "mnist", files)
     folder = write(tmp_path / "root", files)
-    assert datasets.locate("mnist", "test", root=folder, download=False) == (
+    assert data.locate("mnist", "test", root=folder, download=False) == (
         folder / TEST_FILES[0],
         folder / TEST_FILES[1],
     )
@@ -430,7 +441,7 @@ def test_locate_refuses_a_corrupt_file(tmp_path, monkeypatch):
     trust(monkeypatch, "mnist", files)
     folder = write(tmp_path / "root", {**files, TEST_FILES[0]: files[TEST_FILES[0]][:-10]})
     with pytest.raises(DatasetCorrupt, match="MD5"):
-        datasets.locate("mnist", "test", root=folder, download=False)
+        data.locate("mnist", "test", root=folder, download=False)
 
 
 # ---------------------------------------------------------------- wrong types name the argument (issue 11)
@@ -467,3 +478,241 @@ def test_a_path_object_is_a_root(tmp_path, monkeypatch):
     write(tmp_path / "mine", split_files())
     images, _ = load_images("mnist", "test", root=tmp_path / "mine", download=False)
     assert images.shape == (5, 28, 28)
+
+
+def test_a_tilde_in_the_environment_variable_or_root_is_the_home_folder(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    write(tmp_path / "home" / "mine", files)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(data.ENV_VARIABLE, "~/mine")
+    assert load_images("mnist", "test", download=False)[1].tolist() == [0, 1, 2, 3, 4]
+    monkeypatch.delenv(data.ENV_VARIABLE)
+    assert load_images("mnist", "test", root="~/mine", download=False)[1].tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_environment_variable_is_no_folder(tmp_path, monkeypatch, value):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    fake_network(monkeypatch, served=files)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(data.ENV_VARIABLE, value)
+    load_images("mnist", "test")
+    assert leftovers(tmp_path) == [data.PROJECT_DATA_DIR / "MNIST" / "raw" / f for f in TEST_FILES]
+
+
+def test_download_skips_a_folder_it_cannot_write(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    fake_network(monkeypatch, served=files)
+    read_only = tmp_path / "root" / "MNIST" / "raw"
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != read_only and real_access(path, mode))
+    load_images("mnist", "test", root=tmp_path / "root")
+    assert leftovers(tmp_path) == [data.PROJECT_DATA_DIR / "MNIST" / "raw" / f for f in TEST_FILES]
+    assert not (tmp_path / "root").exists()  # the folders made for it are gone again
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(DatasetNotFound, match=rf"Download: failed: {re.escape(str(read_only))} is not writable; "):
+        load_images("mnist", "train", root=tmp_path / "root")
+
+
+def test_ctrl_c_during_the_first_file_leaves_no_folders(tmp_path, monkeypatch):
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    fake_network(monkeypatch, served=files, fail={TEST_FILES[0]: KeyboardInterrupt()})
+    with pytest.raises(KeyboardInterrupt):
+        load_images("mnist", "test", root=tmp_path / "root")
+    assert not (tmp_path / "root").exists()
+
+
+# ---------------------------------------------------------------- MNIST and Fashion-MNIST share file names (issue 17)
+
+
+def test_another_sets_files_in_a_flat_folder_are_not_found_not_corrupt(tmp_path, monkeypatch):
+    """AE_DATA_DIR holding MNIST's files directly: Fashion-MNIST is not there, and MNIST's files are good."""
+    files = split_files()
+    trust(monkeypatch, "mnist", files)
+    env = write(tmp_path / "env", files)
+    monkeypatch.setenv(data.ENV_VARIABLE, str(env))
+    with pytest.raises(DatasetNotFound) as caught:
+        load_images("fashion-mnist", "test", download=False)
+    message = str(caught.value)
+    assert f"\n  {env}  (holds mnist's {TEST_FILES[0]}, not fashion-mnist's)\n" in message
+    assert "corrupt" not in message and "Delete" not in message
+    assert load_images("mnist", "test", download=False)[1].tolist() == [0, 1, 2, 3, 4]  # still MNIST's
+    fake = fake_network(monkeypatch, served=split_files(seed=2))  # a learner online gets Fashion-MNIST beside them
+    trust(monkeypatch, "fashion-mnist", split_files(seed=2))
+    assert load_images("fashion-mnist", "test")[1].tolist() == [2, 3, 4, 5, 6]
+    assert fake.urls == [data.SPECS["fashion-mnist"].mirrors[0] + f for f in TEST_FILES]
+    assert leftovers(env) == sorted(
+        [env / f for f in TEST_FILES] + [env / "FashionMNIST" / "raw" / f for f in TEST_FILES]
+    )
+    assert load_images("mnist", "test", download=False)[1].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_another_sets_labels_file_is_named_too(tmp_path, monkeypatch):
+    fashion, mnist = split_files(seed=1), split_files(seed=2)
+    trust(monkeypatch, "fashion-mnist", fashion)
+    trust(monkeypatch, "mnist", mnist)
+    write(tmp_path / "root", {TEST_FILES[0]: fashion[TEST_FILES[0]], TEST_FILES[1]: mnist[TEST_FILES[1]]})
+    with pytest.raises(DatasetNotFound, match=rf"\(holds mnist's {TEST_FILES[1]}, not fashion-mnist's\)"):
+        load_images("fashion-mnist", "test", root=tmp_path / "root", download=False)
+
+
+def test_a_recompressed_copy_of_another_set_is_known_by_its_contents(tmp_path, monkeypatch):
+    """Debian's Fashion-MNIST files (gzipped again) in a flat folder, asked for as MNIST."""
+    raw = {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()}
+    spec = replace(data.SPECS["fashion-mnist"], content_md5={f: md5(d) for f, d in raw.items()})
+    monkeypatch.setitem(data.SPECS, "fashion-mnist", spec)
+    write(tmp_path / "root", {f: gzip.compress(d, compresslevel=1, mtime=12345) for f, d in raw.items()})
+    with pytest.raises(DatasetNotFound, match=rf"\(holds fashion-mnist's {TEST_FILES[0]}, not mnist's\)"):
+        load_images("mnist", "test", root=tmp_path / "root", download=False)
+
+
+def test_a_misnamed_file_of_the_same_set_is_not_called_corrupt_to_delete(tmp_path, monkeypatch):
+    files = split_files("train")
+    trust(monkeypatch, "mnist", {**files, TEST_FILES[1]: gz(idx_labels(seed=7))})
+    write(tmp_path / "root", {TEST_FILES[0]: files[TRAIN_FILES[0]], TEST_FILES[1]: gz(idx_labels(seed=7))})
+    with pytest.raises(DatasetCorrupt) as caught:
+        load_images("mnist", "test", root=tmp_path / "root", download=False)
+    message = str(caught.value)
+    assert f"It is mnist's {TRAIN_FILES[0]} under another name: rename it" in message and "Delete" not in message
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / "MNIST" / "raw" / TEST_FILES[0]).is_file() or not (DEBIAN_FASHION / TEST_FILES[0]).is_file(),
+    reason="needs the course's shared MNIST test split and Debian's Fashion-MNIST",
+)
+def test_the_real_sets_in_one_flat_folder_each_are_told_apart(tmp_path, monkeypatch):
+    mnist, fashion = tmp_path / "mnist", tmp_path / "fashion"
+    for folder, source in [(mnist, SHARED_DATA / "MNIST" / "raw"), (fashion, DEBIAN_FASHION)]:
+        folder.mkdir()
+        for file in TEST_FILES:
+            shutil.copy(source / file, folder / file)
+    monkeypatch.setenv(data.ENV_VARIABLE, str(mnist))
+    with pytest.raises(DatasetNotFound, match=rf"  {re.escape(str(mnist))}  \(holds mnist's {TEST_FILES[0]}, not"):
+        load_images("fashion-mnist", "test", download=False)
+    monkeypatch.setenv(data.ENV_VARIABLE, str(fashion))
+    with pytest.raises(DatasetNotFound, match=rf"  {re.escape(str(fashion))}  \(holds fashion-mnist's {TEST_FILES[0]}"):
+        load_images("mnist", "test", download=False)
+    assert load_images("fashion-mnist", "test", download=False)[0].shape == (10000, 28, 28)
+
+
+# ---------------------------------------------------------------- correlated_data
+
+
+def test_equals_the_learners_recipe_with_the_same_generator(learner_x):
+    assert torch.equal(correlated_data(100, torch.Generator().manual_seed(0)), learner_x)
+
+
+def test_uses_the_global_generator_by_default():
+    torch.manual_seed(5)
+    x = correlated_data(10)
+    torch.manual_seed(5)
+    expected = torch.rand(10, 2)
+    expected[:, 0] = expected[:, 0] + expected[:, 1]
+    expected[:, 1] = 0.5 * expected[:, 0] + expected[:, 1]
+    assert torch.equal(x, expected)
+
+
+def test_shape_dtype_and_strong_correlation():
+    x = correlated_data(500, torch.Generator().manual_seed(1))
+    assert x.shape == (500, 2) and x.dtype == torch.float32
+    assert torch.corrcoef(x.T)[0, 1] > 0.9
+
+
+def test_default_size_is_100_and_two_points_are_enough():
+    assert correlated_data(generator=torch.Generator().manual_seed(0)).shape == (100, 2)
+    assert correlated_data(2).shape == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "n, error",
+    [(1, ValueError), (0, ValueError), (-5, ValueError), (2.0, TypeError), (True, TypeError), ("100", TypeError)],
+)
+def test_rejects_fewer_than_two_points_or_non_integer(n, error):
+    with pytest.raises(error, match="n must be a whole number"):
+        correlated_data(n)
+
+
+# ---------------------------------------------------------------- ImageDataset
+
+
+def pixels(n=5, seed=0):
+    return torch.randint(0, 256, (n, 28, 28), generator=torch.Generator().manual_seed(seed)).float() / 255
+
+
+def test_to_tensor_gives_back_the_same_floats_and_labels():
+    images, labels = pixels(), torch.tensor([3, 1, 4, 1, 5])
+    images[0, 0, 0], images[0, 0, 1] = 0.0, 1.0  # both ends of the range
+    served = ImageDataset(images, labels, transform=ToTensor())
+    assert len(served) == 5
+    for i in range(5):
+        x, y = served[i]
+        assert x.shape == (1, 28, 28) and x.dtype == torch.float32
+        assert torch.equal(x[0], images[i]) and y == int(labels[i]) and type(y) is int
+
+
+def test_without_transform_an_8_bit_greyscale_image():
+    served = ImageDataset(pixels(2), torch.tensor([0, 9]))
+    image, label = served[1]
+    assert image.mode == "L" and image.size == (28, 28) and label == 9
+    assert torch.equal(torch.from_numpy(np.array(image)), (pixels(2)[1] * 255).round().to(torch.uint8))
+
+
+def test_a_dataloader_batch_is_what_the_answers_loop_squeezes():
+    images, labels = pixels(8), torch.arange(8)
+    loader = torch.utils.data.DataLoader(ImageDataset(images, labels, ToTensor()), batch_size=4)
+    x, y = next(iter(loader))
+    assert x.shape == (4, 1, 28, 28) and torch.equal(x.squeeze(), images[:4]) and torch.equal(y, labels[:4])
+
+
+def test_whole_labels_of_any_number_type_are_served_as_ints():
+    for labels in [torch.tensor([7.0, -1.0]), torch.tensor([7, 0], dtype=torch.uint8), torch.tensor([7.0, 2.0]).half()]:
+        served = ImageDataset(pixels(2), labels)
+        assert served[0][1] == 7 and type(served[0][1]) is int and served.labels.dtype == torch.int64
+
+
+@pytest.mark.parametrize("bad", [7.7, 0.5, -0.25, float("nan"), float("inf")])
+def test_labels_that_are_not_whole_numbers_are_refused(bad):
+    """Issue 17: label 7.7 was served as 7."""
+    with pytest.raises(ValueError, match=rf"labels must be class indices \(whole numbers\), got {bad} at index 1"):
+        ImageDataset(pixels(3), torch.tensor([3.0, bad, 2.5]))
+
+
+def test_labels_that_are_booleans_are_refused():
+    with pytest.raises(TypeError, match=r"labels must be class indices \(integers\), got dtype torch.bool"):
+        ImageDataset(pixels(2), torch.tensor([True, False]))
+
+
+def test_a_transform_that_cannot_be_called_is_refused():
+    with pytest.raises(TypeError, match=r"^transform must be a function of a PIL image .* or None, got str$"):
+        ImageDataset(pixels(2), torch.tensor([0, 1]), transform="ToTensor")
+
+
+@pytest.mark.parametrize(
+    "images, labels, error, message",
+    [
+        (pixels(3).numpy(), torch.zeros(3), TypeError, r"float tensor of shape \(N, height, width\), got ndarray; "),
+        (pixels(3).flatten(1), torch.zeros(3), ValueError, "got a 2-dimensional torch.float32 tensor"),
+        ((pixels(3) * 255).to(torch.uint8), torch.zeros(3), ValueError, "got a 3-dimensional torch.uint8 tensor"),
+        (pixels(3), torch.zeros(4), ValueError, r"labels must be a tensor of shape \(3,\), one per image, got \(4,\)"),
+        (pixels(3), torch.zeros(3, 1), ValueError, r"one per image, got \(3, 1\)"),
+        (pixels(3), [0, 1, 2], TypeError, r"labels must be a tensor of shape \(3,\), one per image, got list"),
+        (pixels(3) + 0.5 / 255, torch.zeros(3), ValueError, "whole multiples of 1/255"),
+        (pixels(3) + 0.01 / 255, torch.zeros(3), ValueError, "whole multiples of 1/255"),
+        (pixels(3) * 2, torch.zeros(3), ValueError, "whole multiples of 1/255"),
+        (pixels(3) - 1, torch.zeros(3), ValueError, "whole multiples of 1/255"),
+        (torch.full((1, 2, 2), 256 / 255), torch.zeros(1), ValueError, "whole multiples of 1/255"),
+        (torch.full((1, 2, 2), -1 / 255), torch.zeros(1), ValueError, "whole multiples of 1/255"),
+        (torch.full((1, 2, 2), float("nan")), torch.zeros(1), ValueError, "whole multiples of 1/255"),
+    ],
+    ids=[
+        "numpy", "flat", "bytes", "labels-count", "labels-2d", "labels-list", "between-levels", "near-a-level",
+        "above-1", "negative", "one-level-above", "one-level-below", "nan",
+    ],
+)  # fmt: skip
+def test_bad_input_says_what_is_wrong(images, labels, error, message):
+    with pytest.raises(error, match=message):
+        ImageDataset(images, labels)

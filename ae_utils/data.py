@@ -1,0 +1,404 @@
+"""The course's data: MNIST and Fashion-MNIST from their files (``load_images``), images served
+item by item (``ImageDataset``), and the learner's small correlated data set (``correlated_data``).
+
+``load_images`` looks in ``root``, the folder named by ``AE_DATA_DIR``, the project's ``data/``
+beside ``ae_utils/`` (git-ignored) and ``/usr/share/datasets/<name>/`` (Debian's
+``dataset-fashion-mnist``), first hit wins; in each, torchvision's layout ``MNIST/raw/<file>``
+(``FashionMNIST/raw``) before the files themselves. Every file's MD5 is checked against
+torchvision's list before it is decoded (Debian's Fashion-MNIST is gzipped again: its contents'
+MD5 is checked); a bad file is ``DatasetCorrupt``, never used nor downloaded over. MNIST and
+Fashion-MNIST share file names: the other set's files (known by their MD5) are passed over. When
+no folder holds the split, it is downloaded into ``MNIST/raw/`` of the first writable of ``root``,
+``AE_DATA_DIR``, ``data/``, each file checked before it takes its place; else ``DatasetNotFound``
+lists where it looked and the ways to fix it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from math import prod
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checks
+
+ENV_VARIABLE = "AE_DATA_DIR"
+PROJECT_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+SYSTEM_DATA_DIR = Path("/usr/share/datasets")
+SPLITS = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049  # IDX: unsigned bytes, 3 dimensions / 1 dimension
+
+
+class DatasetNotFound(RuntimeError):
+    """No folder holds the split, and it could not (or might not) be downloaded (notebook 03, section 1)."""
+
+
+class DatasetCorrupt(RuntimeError):
+    """A data file failed its MD5 check or is not a valid IDX file; it was not used (notebook 03, section 1)."""
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What loading one data set needs; tests swap these for specs of synthetic files."""
+
+    folder: str  # torchvision's folder name: <root>/<folder>/raw/<file>
+    mirrors: tuple[str, ...]
+    md5: dict[str, str]  # file name -> MD5 of the .gz file
+    content_md5: dict[str, str] = field(default_factory=dict)  # file name -> MD5 once decompressed
+    apt_package: str | None = None
+
+
+# Folders, mirrors and MD5s as torchvision's MNIST and FashionMNIST list them (written out so that importing
+# ae_utils does not import torchvision, which takes seconds; tests/test_data.py compares). Debian's
+# dataset-fashion-mnist gzips the original bytes again: its .gz files decompress to the content MD5s.
+SPECS = {
+    "mnist": _Spec(
+        "MNIST",
+        ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+        {
+            "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+            "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+            "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+        },
+    ),
+    "fashion-mnist": _Spec(
+        "FashionMNIST",
+        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        {
+            "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+            "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+            "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+        },
+        content_md5={
+            "train-images-idx3-ubyte.gz": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+            "train-labels-idx1-ubyte.gz": "9018921c3c673c538a1fc5bad174d6f9",
+            "t10k-images-idx3-ubyte.gz": "8181f5470baa50b63fa0f6fddb340f0a",
+            "t10k-labels-idx1-ubyte.gz": "15d484375f8d13e6eb1aabb0c3f46965",
+        },
+        apt_package="dataset-fashion-mnist",
+    ),
+}
+
+
+def correlated_data(n: int = 100, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` points in two dimensions whose columns are correlated, drawn from ``generator`` (torch's global
+    one when None) by exactly the learner's recipe: the three lines below. Taught in notebook 02,
+    section 2, and notebook 04, section 1 (notebook 01, section 1, builds it line by line, as the learner did)."""
+    n = checks.whole_number("n", n, 2, why="a covariance needs two points")
+    x = torch.rand(n, 2, generator=generator)
+    x[:, 0] = x[:, 0] + x[:, 1]
+    x[:, 1] = 0.5 * x[:, 0] + x[:, 1]
+    return x
+
+
+def load_images(
+    name: str, split: str, root: str | os.PathLike | None = None, download: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load ``"mnist"`` or ``"fashion-mnist"``, split ``"train"`` or ``"test"``, as tensors.
+
+    Returns images (float32, shape (N, 28, 28), values in [0, 1]) and labels (int64, shape (N,)).
+    Looks in ``root``, ``$AE_DATA_DIR``, the project's ``data/`` and ``/usr/share/datasets/<name>/``
+    in that order; downloads the split when it is nowhere and ``download`` is true.
+    Raises ``DatasetNotFound`` when it cannot get the files, ``DatasetCorrupt`` for a bad file,
+    and ``ValueError`` or ``TypeError`` naming the argument for any other ``name``, ``split``,
+    ``root`` (a path or None) or ``download`` (True or False).
+
+    Taught in notebook 03, section 1.
+    """
+    where, (images_gz, labels_gz), contents = _find_split(name, split, root, download)
+    images = _decode_idx(contents[0], IMAGES_MAGIC, where / images_gz)
+    labels = _decode_idx(contents[1], LABELS_MAGIC, where / labels_gz)
+    if len(images) != len(labels):
+        raise DatasetCorrupt(
+            f"{where / images_gz} holds {len(images)} images but {where / labels_gz} holds {len(labels)} labels; "
+            "the two files must come from the same split. Replace them with a matching pair."
+        )
+    return torch.from_numpy(images.astype(np.float32)).div_(255), torch.from_numpy(labels.astype(np.int64))
+
+
+def locate(name: str, split: str, root: str | os.PathLike | None = None, download: bool = True) -> tuple[Path, Path]:
+    """The paths of a split's two gzipped IDX files (images, labels), found and checksummed exactly as
+    ``load_images`` finds them; for code that reads the files itself (torchvision's ``MNIST``)."""
+    where, files, _ = _find_split(name, split, root, download)
+    return where / files[0], where / files[1]
+
+
+def _find_split(name, split, root, download) -> tuple[Path, tuple[str, str], list[bytes]]:
+    """The folder holding the split, its two file names and their checked, decompressed contents."""
+    _one_of("name", name, "data set", SPECS)
+    _one_of("split", split, "split", SPLITS)
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder path (a str or pathlib.Path) or None, got {type(root).__name__}")
+    checks.flag("download", download)
+    spec, files, writable = SPECS[name], SPLITS[split], _writable_folders(root)
+    looked = []
+    for folder in dict.fromkeys([*writable, SYSTEM_DATA_DIR / name]):
+        for where in (folder / spec.folder / "raw", folder):
+            contents = _split_in(where, files, name, looked)
+            if contents is not None:
+                return where, files, contents
+    problem = "not tried (download=False)"
+    if download:
+        where, problem = _download(spec, files, writable)
+        contents = None if where is None else _split_in(where, files, name, looked)
+        if contents is not None:
+            return where, files, contents
+    raise DatasetNotFound(_not_found_message(name, split, looked, problem))
+
+
+def _one_of(argument: str, value, kind: str, choices) -> None:
+    """A ``ValueError`` unless ``value`` is one of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        wrong_type = "" if isinstance(value, str) else f" ({argument} must be a string, got {type(value).__name__})"
+        options = ", ".join(map(repr, choices))
+        raise ValueError(f"unknown {kind} {checks.shown(value)}; choose one of: {options}{wrong_type}")
+
+
+def _writable_folders(root: str | os.PathLike | None) -> list[Path]:
+    """Folders a download may go to, in order: root, $AE_DATA_DIR, the project's data folder."""
+    env = os.environ.get(ENV_VARIABLE, "").strip() or None
+    return [*(Path(folder).expanduser() for folder in (root, env) if folder is not None), PROJECT_DATA_DIR]
+
+
+class _AnotherSets(Exception):
+    """A file with the split's name holds another data set's file (MNIST and Fashion-MNIST share names)."""
+
+
+def _split_in(where: Path, files: tuple[str, str], name: str, looked: list[str]) -> list[bytes] | None:
+    """The checked contents of the split's files in ``where``; None (noted in ``looked``) when it lacks them."""
+    present = [file for file in files if (where / file).is_file()]
+    if len(present) < len(files):
+        looked.append(f"  {where}" + (f"  (has {present[0]} only)" if present else ""))
+        return None
+    try:
+        return [_checked_bytes(where / file, name) for file in files]
+    except _AnotherSets as other:
+        looked.append(f"  {where}  (holds {other}, not {name}'s)")
+        return None
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _checked_bytes(path: Path, name: str) -> bytes:
+    """The decompressed contents of ``path``, once its MD5 (or its contents' MD5) is ``name``'s file's."""
+    data, spec = path.read_bytes(), SPECS[name]
+    expected, actual = spec.md5[path.name], _md5(data)
+    try:
+        content = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as err:
+        if actual == expected:
+            raise DatasetCorrupt(f"{path} is not a valid gzip file ({err}); replace it with a good copy") from err
+        content = None
+    content_md5 = None if content is None else _md5(content)
+    if actual == expected or (content_md5 is not None and content_md5 == spec.content_md5.get(path.name)):
+        return content  # the file torchvision lists, or (Debian's) the original data gzipped again
+    owner = _known_file({actual, content_md5})
+    if owner is not None and owner[0] != name:
+        raise _AnotherSets(f"{owner[0]}'s {owner[1]}")
+    fix = (
+        f"It is {name}'s {owner[1]} under another name: rename it, or put the right file there."
+        if owner
+        else "Delete it and run again to download a fresh copy, or put a good copy of the file there."
+    )
+    raise DatasetCorrupt(
+        f"{path} is corrupt or truncated: its MD5 is {actual}, expected {expected} (the MD5 torchvision lists "
+        f"for {path.name}). It was not used. {fix}"
+    )
+
+
+def _known_file(md5s: set[str | None]) -> tuple[str, str] | None:
+    """(data set, file name) of the known file with one of these MD5s, of its .gz or of its contents."""
+    for name, spec in SPECS.items():
+        for file, md5 in [*spec.md5.items(), *spec.content_md5.items()]:
+            if md5 in md5s:
+                return name, file
+    return None
+
+
+def _decode_idx(raw: bytes, magic: int, path: Path) -> np.ndarray:
+    """Decode an IDX file of unsigned bytes: magic number, big-endian dimensions, then the data."""
+    kind = "images" if magic == IMAGES_MAGIC else "labels"
+    found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if found != magic:
+        raise DatasetCorrupt(
+            f"{path} is not an IDX {kind} file: its magic number is {found}, expected {magic}. "
+            "Replace it with a good copy."
+        )
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetCorrupt(f"{path} is too short ({len(raw)} bytes) for an IDX header. Replace it with a good copy.")
+    dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    if len(raw) != header + prod(dims):
+        raise DatasetCorrupt(
+            f"{path} has an inconsistent size: its header gives the shape {dims}, which needs "
+            f"{header + prod(dims)} bytes, but it holds {len(raw)}. Replace it with a good copy."
+        )
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+
+
+def _download(spec: _Spec, files: tuple[str, str], folders: list[Path]) -> tuple[Path | None, str]:
+    """Fetch the missing files into the first writable folder: (its raw folder, "") or (None, why not).
+    Folders it creates for a download that then fails are removed again (when empty)."""
+    errors = []
+    for folder in folders:
+        target = folder / spec.folder / "raw"
+        existed = next(p for p in (target, *target.parents) if p.exists())  # the folders below it are made here
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            errors.append(f"cannot create {target}: {err}")
+            continue
+        if os.access(target, os.W_OK):
+            break
+        _remove_empty(target, existed)
+        errors.append(f"{target} is not writable")
+    else:
+        return None, "failed: " + "; ".join(errors)
+    try:
+        for file in files:
+            problem = "" if (target / file).is_file() else _download_file(spec, file, target)
+            if problem:
+                _remove_empty(target, existed)
+                return None, f"failed: {problem}"
+    except BaseException:  # Ctrl-C included: leave no empty folders behind
+        _remove_empty(target, existed)
+        raise
+    return target, ""
+
+
+def _remove_empty(folder: Path, existed: Path) -> None:
+    """Remove ``folder`` and its parents below ``existed`` as long as they are empty."""
+    while folder != existed:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _download_file(spec: _Spec, file: str, folder: Path) -> str:
+    """Fetch one file from the first mirror that serves it intact; "" or why every mirror failed."""
+    from torchvision.datasets.utils import download_url  # imported here: only a download needs torchvision
+
+    errors = []
+    for mirror in spec.mirrors:
+        url, part = mirror + file, folder / f".{file}.{uuid.uuid4().hex}.part"
+        try:
+            download_url(url, root=str(folder), filename=part.name)
+            actual = _md5(part.read_bytes())
+            if actual == spec.md5[file]:
+                os.replace(part, folder / file)
+                return ""
+            errors.append(f"{url} sent a file with MD5 {actual}, expected {spec.md5[file]}")
+        except Exception as err:  # network failures come as URLError, HTTPError, OSError, RuntimeError...
+            errors.append(f"{url}: {type(err).__name__}: {err}")
+        finally:
+            part.unlink(missing_ok=True)
+    return " | ".join(errors).replace("\n", " ")
+
+
+def _not_found_message(name: str, split: str, looked: list[str], problem: str) -> str:
+    spec, files = SPECS[name], " and ".join(SPLITS[split])
+    fixes = [
+        f"set the environment variable {ENV_VARIABLE} to a folder holding the two files "
+        f"(directly, or in {spec.folder}/raw/ inside it)",
+        f"put the two files in the project's data folder: {PROJECT_DATA_DIR / spec.folder / 'raw'}",
+        "connect to the internet and run again (with download=True)",
+    ]
+    if spec.apt_package:
+        fixes.append(
+            f"on Debian or Ubuntu: sudo apt-get install {spec.apt_package} "
+            f"(it puts the files in {SYSTEM_DATA_DIR / name})"
+        )
+    return "\n".join(
+        [
+            f"Could not find the {name} {split} split ({files}). Looked in:",
+            *looked,
+            f"Download: {problem}",
+            "To fix it, do one of these:",
+            *(f"  - {fix}" for fix in fixes),
+        ]
+    )
+
+
+_TRANSFORM = "a function of a PIL image (for example torchvision.transforms.ToTensor()) or None"
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Image tensors served item by item, as torchvision's MNIST serves them.
+
+    ``images`` (N, H, W) floats in [0, 1] that are whole multiples of 1/255 (as ``ae.load_images``
+    returns them), ``labels`` (N,) class indices; item ``i`` is ``(transform(PIL image), int label)``,
+    or the PIL image itself without a ``transform``. The image is an 8-bit greyscale ``PIL.Image``
+    built as torchvision builds it, so ``ToTensor`` turns it back into the same floats: the answer's
+    ``DataLoader`` loop runs on the split ``load_images`` read (torchvision's ``MNIST`` insists on all
+    four files; the quick run has only the test split). Taught in notebook 03, section 3."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform=None) -> None:
+        self.images = _as_bytes(images)
+        self.labels = _class_indices(labels, len(self.images))
+        self.transform = transform if transform is None else checks.function("transform", transform, _TRANSFORM)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        from PIL import Image  # Pillow comes with torchvision
+
+        image = Image.fromarray(self.images[index].numpy(), mode="L")
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[index])
+
+
+def _as_bytes(images) -> torch.Tensor:
+    """``images`` (N, H, W) holding 8-bit values divided by 255, as uint8 on the CPU."""
+    what = "a float tensor of shape (N, height, width)"
+    checks.tensor("images", images, what)
+    if images.ndim != 3 or not images.is_floating_point():
+        raise ValueError(
+            f"images must be {what}, got a {images.ndim}-dimensional {images.dtype} tensor; "
+            "use the images of ae.load_images"
+        )
+    pixels = images.detach().cpu() * 255
+    as_bytes = pixels.round()
+    if not bool((((as_bytes - pixels).abs() <= 1e-3) & (as_bytes >= 0) & (as_bytes <= 255)).all()):
+        raise ValueError(
+            "images must hold 8-bit pixel values divided by 255 (whole multiples of 1/255 in [0, 1]), "
+            "as ae.load_images returns them; these do not, so they cannot be served as 8-bit images"
+        )
+    return as_bytes.to(torch.uint8)
+
+
+def _class_indices(labels, n: int) -> torch.Tensor:
+    """``labels`` as int64 on the CPU, if they are ``n`` whole numbers (integers, or floats holding them)."""
+    what = f"a tensor of shape ({n},), one per image"
+    checks.tensor("labels", labels, what)
+    if labels.shape != (n,):
+        raise ValueError(f"labels must be {what}, got {tuple(labels.shape)}")
+    if labels.dtype == torch.bool or labels.is_complex():
+        raise TypeError(f"labels must be class indices (integers), got dtype {labels.dtype}; use labels.long()")
+    labels = labels.detach().cpu()
+    whole = torch.isfinite(labels) & (labels == labels.round()) if labels.is_floating_point() else None
+    if whole is not None and not bool(whole.all()):
+        i = int((~whole).nonzero()[0])
+        raise ValueError(
+            f"labels must be class indices (whole numbers), got {labels[i].item():g} at index {i}: it would be "
+            "served cut to a whole number. Use the labels of ae.load_images"
+        )
+    return labels.long()
