@@ -348,7 +348,10 @@ def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple
 
     Taught in notebook 01, section 5 (twenty restarts) and its Going deeper part.
     """
-    lr, steps = _positive_rate(lr), checks.whole_number("steps", steps)
+    problem, steps = checks.learning_rate_problem(lr), checks.whole_number("steps", steps)
+    if problem:
+        raise ValueError(problem)
+    lr = float(lr)
     checks.training_data(x, "x")
     w_enc, b_enc, w_dec, b_dec = (params[n] for n in ("wEncoder", "bEncoder", "wDecoder", "bDecoder"))
     if any(p.dtype != x.dtype for p in params.values()):
@@ -372,13 +375,6 @@ def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple
         return History(losses=losses.tolist()), None
     first_bad = int((~finite).nonzero()[0])
     return History(losses=losses[:first_bad].tolist()), first_bad + 1
-
-
-def _positive_rate(lr) -> float:
-    lr = checks.number("lr", lr)
-    if lr <= 0:
-        raise ValueError(f"the learning rate must be a positive number, got lr={lr}")
-    return lr
 
 
 def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1) -> tuple[History, int | None]:

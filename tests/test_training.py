@@ -1055,8 +1055,8 @@ def test_data_too_large_diverges_at_step_one(learner_x):
     [
         (0.0, "learning rate must be a positive number, got lr=0.0"),
         (-0.1, "learning rate must be a positive number, got lr=-0.1"),
-        (math.nan, "lr must be a finite number, got nan"),
-        (math.inf, "lr must be a finite number, got inf"),
+        (math.nan, "learning rate must be a positive number, got lr=nan"),
+        (math.inf, "learning rate must be a positive number, got lr=inf"),
     ],
 )
 def test_sgd_refuses_a_learning_rate_that_cannot_train(learner_x, lr, message):
