@@ -88,6 +88,13 @@ def optimizer_holding_the_data():
     return ae.train(lambda x: x @ weight, data, sgd([data[:, 0], data[:, 1], weight]), epochs=1)
 
 
+def a_learning_rate_given_as_text():
+    model = linear()
+    optimizer = sgd(model.parameters())
+    optimizer.param_groups[0]["lr"] = "0.1"  # torch checks the rate only when the optimizer is built
+    return ae.train(model, x2(), optimizer, epochs=1)
+
+
 def train_without_gradients():
     with torch.no_grad():
         return ae.train(**train_call())
@@ -153,6 +160,14 @@ PROBES = [
     ("train: data of magnitude 1e20", lambda: ae.train(**{**train_call(), "data": x2() * 1e20}),
      ae.TrainingDiverged, "the data's values are too large"),
     ("TrainingDiverged: pickle and deepcopy", training_diverged_round_trip, None, "round trip kept"),
+    ("train: a learning rate given as text", a_learning_rate_given_as_text,
+     TypeError, "the learning rate must be a number"),
+    ("mlp_autoencoder(code=0)", lambda: ae.mlp_autoencoder(code=0), ValueError, "code"),
+    ("mlp_autoencoder(2): a code size given as logits", lambda: ae.mlp_autoencoder(2),
+     TypeError, "logits must be True or False, got 2"),
+    ("ImageDataset: label 7.7", lambda: ae.ImageDataset((images * 255).round() / 255, torch.tensor([7.7, 1.0, 2.0])),
+     ValueError, "7.7"),
+    ("image_grid: int64 pixels 0..255", lambda: image_grid([(images * 255).long()]), TypeError, "/ 255"),
     # ---- meaningless theory calls
     ("max_stable_lr: rounds=0", lambda: ae.max_stable_lr(x2(), 1, rounds=0),
      ValueError, "rounds must be a whole number of at least 1, got 0"),
