@@ -143,7 +143,7 @@ def training_data(data: torch.Tensor, name: str = "data") -> None:
     if not torch.isfinite(data.sum()):
         bad = int((~torch.isfinite(data)).sum())
         if bad:
-            raise ValueError(f"{name} holds {bad} NaN or infinite values; clean or drop them before training")
+            raise ValueError(f"{name} holds {bad} NaN or infinite values; clean or drop them first")
 
 
 def learning_rate_problem(lr) -> str | None:
@@ -204,19 +204,16 @@ def optimizer(opt, parameters=None, data: torch.Tensor | None = None) -> None:
 
 
 def data_matrix(x: torch.Tensor, name: str = "x") -> torch.Tensor:
-    """``x`` as float64 on the CPU, if it is finite, floating-point, (samples, features), two samples or more."""
+    """``x`` as float64 on the CPU, if it is ``training_data`` shaped (samples, features) with two samples or more."""
     tensor(name, x, "a torch.Tensor of shape (samples, features)")
     if x.ndim != 2:
         raise ValueError(
-            f"{name} must have shape (samples, features), got {tuple(x.shape)}; "
-            "flatten images first, for example x.flatten(1)"
+            f"{name} must have shape (samples, features), got {tuple(x.shape)}; flatten images first, for example "
+            "x.flatten(1)"
         )
     if x.shape[0] < 2:
         raise ValueError(f"{name} has {x.shape[0]} sample(s); a covariance needs at least two samples")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}; use {name}.float()")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} holds NaN or infinite values; clean or drop them first")
+    training_data(x, name)
     return x.detach().to(device="cpu", dtype=torch.float64)
 
 

@@ -1,17 +1,8 @@
-"""The course's data: MNIST and Fashion-MNIST from their files (``load_images``), images served
-item by item (``ImageDataset``), and the learner's small correlated data set (``correlated_data``).
-
-``load_images`` looks in ``root``, the folder named by ``AE_DATA_DIR``, the project's ``data/``
-beside ``ae_utils/`` (git-ignored) and ``/usr/share/datasets/<name>/`` (Debian's
-``dataset-fashion-mnist``), first hit wins; in each, torchvision's layout ``MNIST/raw/<file>``
-(``FashionMNIST/raw``) before the files themselves. Every file's MD5 is checked against
-torchvision's list before it is decoded (Debian's Fashion-MNIST is gzipped again: its contents'
-MD5 is checked); a bad file is ``DatasetCorrupt``, never used nor downloaded over. MNIST and
-Fashion-MNIST share file names: the other set's files (known by their MD5) are passed over. When
-no folder holds the split, it is downloaded into ``MNIST/raw/`` of the first writable of ``root``,
-``AE_DATA_DIR``, ``data/``, each file checked before it takes its place; else ``DatasetNotFound``
-lists where it looked and the ways to fix it.
-"""
+"""The course's data: MNIST and Fashion-MNIST read from their files (``load_images``), images served
+item by item (``ImageDataset``) and the learner's correlated data (``correlated_data``). Every file's
+MD5 is checked against torchvision's list before it is decoded or downloaded into place; a bad file is
+``DatasetCorrupt``, never used nor downloaded over. MNIST and Fashion-MNIST share file names: the other
+set's files are passed over as "not found"."""
 
 from __future__ import annotations
 
@@ -20,6 +11,7 @@ import hashlib
 import os
 import uuid
 import zlib
+from contextlib import suppress
 from dataclasses import dataclass, field
 from math import prod
 from pathlib import Path
@@ -49,8 +41,6 @@ class DatasetCorrupt(RuntimeError):
 
 @dataclass(frozen=True)
 class _Spec:
-    """What loading one data set needs; tests swap these for specs of synthetic files."""
-
     folder: str  # torchvision's folder name: <root>/<folder>/raw/<file>
     mirrors: tuple[str, ...]
     md5: dict[str, str]  # file name -> MD5 of the .gz file
@@ -58,9 +48,8 @@ class _Spec:
     apt_package: str | None = None
 
 
-# Folders, mirrors and MD5s as torchvision's MNIST and FashionMNIST list them (written out so that importing
-# ae_utils does not import torchvision, which takes seconds; tests/test_data.py compares). Debian's
-# dataset-fashion-mnist gzips the original bytes again: its .gz files decompress to the content MD5s.
+# As torchvision's MNIST and FashionMNIST list them (written out: importing torchvision takes seconds;
+# tests/test_data.py compares). Debian's dataset-fashion-mnist gzips the original bytes again.
 SPECS = {
     "mnist": _Spec(
         "MNIST",
@@ -93,9 +82,9 @@ SPECS = {
 
 
 def correlated_data(n: int = 100, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` points in two dimensions whose columns are correlated, drawn from ``generator`` (torch's global
-    one when None) by exactly the learner's recipe: the three lines below. Taught in notebook 02,
-    section 2, and notebook 04, section 1 (notebook 01, section 1, builds it line by line, as the learner did)."""
+    """``n`` two-dimensional points with correlated columns, drawn from ``generator`` (torch's global one
+    when None) by the learner's recipe, the three lines below. Taught in notebook 02, section 2, and
+    notebook 04, section 1 (notebook 01, section 1, builds it line by line)."""
     n = checks.whole_number("n", n, 2, why="a covariance needs two points")
     x = torch.rand(n, 2, generator=generator)
     x[:, 0] = x[:, 0] + x[:, 1]
@@ -106,17 +95,12 @@ def correlated_data(n: int = 100, generator: torch.Generator | None = None) -> t
 def load_images(
     name: str, split: str, root: str | os.PathLike | None = None, download: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load ``"mnist"`` or ``"fashion-mnist"``, split ``"train"`` or ``"test"``, as tensors.
-
-    Returns images (float32, shape (N, 28, 28), values in [0, 1]) and labels (int64, shape (N,)).
-    Looks in ``root``, ``$AE_DATA_DIR``, the project's ``data/`` and ``/usr/share/datasets/<name>/``
-    in that order; downloads the split when it is nowhere and ``download`` is true.
-    Raises ``DatasetNotFound`` when it cannot get the files, ``DatasetCorrupt`` for a bad file,
-    and ``ValueError`` or ``TypeError`` naming the argument for any other ``name``, ``split``,
-    ``root`` (a path or None) or ``download`` (True or False).
-
-    Taught in notebook 03, section 1.
-    """
+    """Load ``"mnist"`` or ``"fashion-mnist"``, split ``"train"`` or ``"test"``: images (float32, (N, 28, 28),
+    in [0, 1]) and labels (int64, (N,)). Looks in ``root``, ``$AE_DATA_DIR``, the project's ``data/`` and
+    ``/usr/share/datasets/<name>/``, each in torchvision's layout (``MNIST/raw/``) or flat; downloads the
+    split into the first writable of the first three when it is nowhere and ``download`` is true.
+    Raises ``DatasetNotFound`` (saying where it looked and how to fix it) or ``DatasetCorrupt``.
+    Taught in notebook 03, section 1."""
     where, (images_gz, labels_gz), contents = _find_split(name, split, root, download)
     images = _decode_idx(contents[0], IMAGES_MAGIC, where / images_gz)
     labels = _decode_idx(contents[1], LABELS_MAGIC, where / labels_gz)
@@ -129,8 +113,8 @@ def load_images(
 
 
 def locate(name: str, split: str, root: str | os.PathLike | None = None, download: bool = True) -> tuple[Path, Path]:
-    """The paths of a split's two gzipped IDX files (images, labels), found and checksummed exactly as
-    ``load_images`` finds them; for code that reads the files itself (torchvision's ``MNIST``)."""
+    """The paths of a split's two gzipped IDX files (images, labels), found and checked as ``load_images``
+    finds them; for code that reads the files itself (torchvision's ``MNIST``)."""
     where, files, _ = _find_split(name, split, root, download)
     return where / files[0], where / files[1]
 
@@ -142,8 +126,9 @@ def _find_split(name, split, root, download) -> tuple[Path, tuple[str, str], lis
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a folder path (a str or pathlib.Path) or None, got {type(root).__name__}")
     checks.flag("download", download)
-    spec, files, writable = SPECS[name], SPLITS[split], _writable_folders(root)
-    looked = []
+    env = os.environ.get(ENV_VARIABLE, "").strip() or None
+    writable = [*(Path(folder).expanduser() for folder in (root, env) if folder is not None), PROJECT_DATA_DIR]
+    spec, files, looked = SPECS[name], SPLITS[split], []
     for folder in dict.fromkeys([*writable, SYSTEM_DATA_DIR / name]):
         for where in (folder / spec.folder / "raw", folder):
             contents = _split_in(where, files, name, looked)
@@ -159,21 +144,15 @@ def _find_split(name, split, root, download) -> tuple[Path, tuple[str, str], lis
 
 
 def _one_of(argument: str, value, kind: str, choices) -> None:
-    """A ``ValueError`` unless ``value`` is one of the strings ``choices``."""
-    if not isinstance(value, str) or value not in choices:
-        wrong_type = "" if isinstance(value, str) else f" ({argument} must be a string, got {type(value).__name__})"
-        options = ", ".join(map(repr, choices))
-        raise ValueError(f"unknown {kind} {checks.shown(value)}; choose one of: {options}{wrong_type}")
-
-
-def _writable_folders(root: str | os.PathLike | None) -> list[Path]:
-    """Folders a download may go to, in order: root, $AE_DATA_DIR, the project's data folder."""
-    env = os.environ.get(ENV_VARIABLE, "").strip() or None
-    return [*(Path(folder).expanduser() for folder in (root, env) if folder is not None), PROJECT_DATA_DIR]
+    if isinstance(value, str) and value in choices:
+        return
+    wrong_type = "" if isinstance(value, str) else f" ({argument} must be a string, got {type(value).__name__})"
+    options = ", ".join(map(repr, choices))
+    raise ValueError(f"unknown {kind} {checks.shown(value)}; choose one of: {options}{wrong_type}")
 
 
 class _AnotherSets(Exception):
-    """A file with the split's name holds another data set's file (MNIST and Fashion-MNIST share names)."""
+    """A file with the split's name holds another data set's file."""
 
 
 def _split_in(where: Path, files: tuple[str, str], name: str, looked: list[str]) -> list[bytes] | None:
@@ -194,19 +173,24 @@ def _md5(data: bytes) -> str:
 
 
 def _checked_bytes(path: Path, name: str) -> bytes:
-    """The decompressed contents of ``path``, once its MD5 (or its contents' MD5) is ``name``'s file's."""
-    data, spec = path.read_bytes(), SPECS[name]
-    expected, actual = spec.md5[path.name], _md5(data)
+    """The decompressed contents of ``path``, if its MD5 (or its contents', for Debian's) is ``name``'s file's."""
+    data, content = path.read_bytes(), None
+    md5s = {_md5(data)}
     try:
         content = gzip.decompress(data)
+        md5s.add(_md5(content))
     except (OSError, EOFError, zlib.error) as err:
-        if actual == expected:
-            raise DatasetCorrupt(f"{path} is not a valid gzip file ({err}); replace it with a good copy") from err
-        content = None
-    content_md5 = None if content is None else _md5(content)
-    if actual == expected or (content_md5 is not None and content_md5 == spec.content_md5.get(path.name)):
-        return content  # the file torchvision lists, or (Debian's) the original data gzipped again
-    owner = _known_file({actual, content_md5})
+        not_gzip = err
+    known = {
+        md5: (set_name, file)
+        for set_name, spec in SPECS.items()
+        for file, md5 in [*spec.md5.items(), *spec.content_md5.items()]
+    }
+    owner = next((known[md5] for md5 in md5s if md5 in known), None)
+    if owner == (name, path.name):
+        if content is None:
+            raise DatasetCorrupt(f"{path} is not a valid gzip file ({not_gzip}); replace it with a good copy")
+        return content
     if owner is not None and owner[0] != name:
         raise _AnotherSets(f"{owner[0]}'s {owner[1]}")
     fix = (
@@ -215,80 +199,56 @@ def _checked_bytes(path: Path, name: str) -> bytes:
         else "Delete it and run again to download a fresh copy, or put a good copy of the file there."
     )
     raise DatasetCorrupt(
-        f"{path} is corrupt or truncated: its MD5 is {actual}, expected {expected} (the MD5 torchvision lists "
-        f"for {path.name}). It was not used. {fix}"
+        f"{path} is corrupt or truncated: its MD5 is {_md5(data)}, expected {SPECS[name].md5[path.name]} (the MD5 "
+        f"torchvision lists for {path.name}). It was not used. {fix}"
     )
-
-
-def _known_file(md5s: set[str | None]) -> tuple[str, str] | None:
-    """(data set, file name) of the known file with one of these MD5s, of its .gz or of its contents."""
-    for name, spec in SPECS.items():
-        for file, md5 in [*spec.md5.items(), *spec.content_md5.items()]:
-            if md5 in md5s:
-                return name, file
-    return None
 
 
 def _decode_idx(raw: bytes, magic: int, path: Path) -> np.ndarray:
     """Decode an IDX file of unsigned bytes: magic number, big-endian dimensions, then the data."""
-    kind = "images" if magic == IMAGES_MAGIC else "labels"
     found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    header = 4 + 4 * (magic & 0xFF)  # the magic number's last byte is the number of dimensions
+    dims = tuple(int(d) for d in np.frombuffer(raw[4:header], ">u4")) if len(raw) >= header else ()
     if found != magic:
-        raise DatasetCorrupt(
-            f"{path} is not an IDX {kind} file: its magic number is {found}, expected {magic}. "
-            "Replace it with a good copy."
+        kind = "images" if magic == IMAGES_MAGIC else "labels"
+        problem = f"is not an IDX {kind} file: its magic number is {found}, expected {magic}"
+    elif len(raw) < header:
+        problem = f"is too short ({len(raw)} bytes) for an IDX header"
+    elif len(raw) != header + prod(dims):
+        problem = (
+            f"has an inconsistent size: its header gives the shape {dims}, which needs "
+            f"{header + prod(dims)} bytes, but it holds {len(raw)}"
         )
-    ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DatasetCorrupt(f"{path} is too short ({len(raw)} bytes) for an IDX header. Replace it with a good copy.")
-    dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    if len(raw) != header + prod(dims):
-        raise DatasetCorrupt(
-            f"{path} has an inconsistent size: its header gives the shape {dims}, which needs "
-            f"{header + prod(dims)} bytes, but it holds {len(raw)}. Replace it with a good copy."
-        )
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+    else:
+        return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+    raise DatasetCorrupt(f"{path} {problem}. Replace it with a good copy.")
 
 
 def _download(spec: _Spec, files: tuple[str, str], folders: list[Path]) -> tuple[Path | None, str]:
-    """Fetch the missing files into the first writable folder: (its raw folder, "") or (None, why not).
-    Folders it creates for a download that then fails are removed again (when empty)."""
+    """Fetch the missing files into the first writable folder: (its raw folder, "") or (None, why not)."""
     errors = []
     for folder in folders:
         target = folder / spec.folder / "raw"
-        existed = next(p for p in (target, *target.parents) if p.exists())  # the folders below it are made here
+        made = [path for path in (target, *target.parents) if not path.exists()]
         try:
-            target.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            errors.append(f"cannot create {target}: {err}")
-            continue
-        if os.access(target, os.W_OK):
-            break
-        _remove_empty(target, existed)
-        errors.append(f"{target} is not writable")
-    else:
-        return None, "failed: " + "; ".join(errors)
-    try:
-        for file in files:
-            problem = "" if (target / file).is_file() else _download_file(spec, file, target)
-            if problem:
-                _remove_empty(target, existed)
-                return None, f"failed: {problem}"
-    except BaseException:  # Ctrl-C included: leave no empty folders behind
-        _remove_empty(target, existed)
-        raise
-    return target, ""
-
-
-def _remove_empty(folder: Path, existed: Path) -> None:
-    """Remove ``folder`` and its parents below ``existed`` as long as they are empty."""
-    while folder != existed:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                errors.append(f"cannot create {target}: {err}")
+                continue
+            if not os.access(target, os.W_OK):
+                errors.append(f"{target} is not writable")
+                continue
+            for file in files:
+                problem = "" if (target / file).is_file() else _download_file(spec, file, target)
+                if problem:
+                    return None, f"failed: {problem}"
+            return target, ""
+        finally:  # Ctrl-C included: remove the folders made here, deepest first, as long as they are empty
+            with suppress(OSError):
+                for new_folder in made:
+                    new_folder.rmdir()
+    return None, "failed: " + "; ".join(errors)
 
 
 def _download_file(spec: _Spec, file: str, folder: Path) -> str:
@@ -313,46 +273,37 @@ def _download_file(spec: _Spec, file: str, folder: Path) -> str:
 
 
 def _not_found_message(name: str, split: str, looked: list[str], problem: str) -> str:
-    spec, files = SPECS[name], " and ".join(SPLITS[split])
-    fixes = [
-        f"set the environment variable {ENV_VARIABLE} to a folder holding the two files "
+    spec = SPECS[name]
+    lines = [
+        f"Could not find the {name} {split} split ({' and '.join(SPLITS[split])}). Looked in:",
+        *looked,
+        f"Download: {problem}",
+        "To fix it, do one of these:",
+        f"  - set the environment variable {ENV_VARIABLE} to a folder holding the two files "
         f"(directly, or in {spec.folder}/raw/ inside it)",
-        f"put the two files in the project's data folder: {PROJECT_DATA_DIR / spec.folder / 'raw'}",
-        "connect to the internet and run again (with download=True)",
+        f"  - put the two files in the project's data folder: {PROJECT_DATA_DIR / spec.folder / 'raw'}",
+        "  - connect to the internet and run again (with download=True)",
     ]
     if spec.apt_package:
-        fixes.append(
-            f"on Debian or Ubuntu: sudo apt-get install {spec.apt_package} "
+        lines.append(
+            f"  - on Debian or Ubuntu: sudo apt-get install {spec.apt_package} "
             f"(it puts the files in {SYSTEM_DATA_DIR / name})"
         )
-    return "\n".join(
-        [
-            f"Could not find the {name} {split} split ({files}). Looked in:",
-            *looked,
-            f"Download: {problem}",
-            "To fix it, do one of these:",
-            *(f"  - {fix}" for fix in fixes),
-        ]
-    )
-
-
-_TRANSFORM = "a function of a PIL image (for example torchvision.transforms.ToTensor()) or None"
+    return "\n".join(lines)
 
 
 class ImageDataset(torch.utils.data.Dataset):
-    """Image tensors served item by item, as torchvision's MNIST serves them.
-
-    ``images`` (N, H, W) floats in [0, 1] that are whole multiples of 1/255 (as ``ae.load_images``
-    returns them), ``labels`` (N,) class indices; item ``i`` is ``(transform(PIL image), int label)``,
-    or the PIL image itself without a ``transform``. The image is an 8-bit greyscale ``PIL.Image``
-    built as torchvision builds it, so ``ToTensor`` turns it back into the same floats: the answer's
-    ``DataLoader`` loop runs on the split ``load_images`` read (torchvision's ``MNIST`` insists on all
-    four files; the quick run has only the test split). Taught in notebook 03, section 3."""
+    """Image tensors served item by item, as torchvision's MNIST serves them: ``images`` (N, H, W) floats,
+    whole multiples of 1/255 in [0, 1] (as ``ae.load_images`` returns them), ``labels`` (N,) class indices.
+    Item ``i`` is ``(transform(image), label)``, the image an 8-bit greyscale PIL image that ``ToTensor``
+    turns back into the same floats, so the answer's ``DataLoader`` loop runs on the split ``load_images``
+    read (torchvision's ``MNIST`` needs all four files). Taught in notebook 03, section 3."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform=None) -> None:
         self.images = _as_bytes(images)
         self.labels = _class_indices(labels, len(self.images))
-        self.transform = transform if transform is None else checks.function("transform", transform, _TRANSFORM)
+        what = "a function of a PIL image (for example torchvision.transforms.ToTensor()) or None"
+        self.transform = transform if transform is None else checks.function("transform", transform, what)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -376,8 +327,8 @@ def _as_bytes(images) -> torch.Tensor:
             "use the images of ae.load_images"
         )
     pixels = images.detach().cpu() * 255
-    as_bytes = pixels.round()
-    if not bool((((as_bytes - pixels).abs() <= 1e-3) & (as_bytes >= 0) & (as_bytes <= 255)).all()):
+    as_bytes = pixels.round().clamp(0, 255)
+    if not torch.allclose(as_bytes, pixels, rtol=0, atol=1e-3):  # NaN included
         raise ValueError(
             "images must hold 8-bit pixel values divided by 255 (whole multiples of 1/255 in [0, 1]), "
             "as ae.load_images returns them; these do not, so they cannot be served as 8-bit images"
@@ -394,9 +345,9 @@ def _class_indices(labels, n: int) -> torch.Tensor:
     if labels.dtype == torch.bool or labels.is_complex():
         raise TypeError(f"labels must be class indices (integers), got dtype {labels.dtype}; use labels.long()")
     labels = labels.detach().cpu()
-    whole = torch.isfinite(labels) & (labels == labels.round()) if labels.is_floating_point() else None
-    if whole is not None and not bool(whole.all()):
-        i = int((~whole).nonzero()[0])
+    not_whole = (labels != labels.round()) | ~labels.isfinite()
+    if not_whole.any():
+        i = int(not_whole.nonzero()[0])
         raise ValueError(
             f"labels must be class indices (whole numbers), got {labels[i].item():g} at index {i}: it would be "
             "served cut to a whole number. Use the labels of ae.load_images"

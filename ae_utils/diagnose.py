@@ -1,8 +1,7 @@
 """Why does my loss not change? ``check_setup`` takes a training set-up through a few steps, says in
-plain words what stops it from learning, and puts everything back. In three parts: the problems seen
-before any step (``_static_problems``, with ``checks.optimizer``'s own rules), a snapshot that restores
-what the steps change (``_snapshot``), and the problems seen while stepping (``_watching`` records them,
-``_observed_problems`` reads them). Every message comes from the table ``MESSAGES``."""
+plain words what stops it from learning, and puts everything back. Its three parts: the problems seen
+before any step (``_static_problems``), a snapshot that restores what the steps change (``_snapshot``),
+and the problems seen while stepping (``_watching`` records them, ``_observed_problems`` reads them)."""
 
 from __future__ import annotations
 
@@ -81,7 +80,6 @@ MESSAGES = {
     "steps every few calls needs more steps= to show its loss move.",
     "flat_unmoved": _FLAT + "no parameter changed, so nothing the optimizer does can reach the loss.",
 }
-_ORDER = ["never_stepped", "step_before_backward", "cleared", "accumulates"]  # the loop's order problems, as listed
 
 
 @dataclass
@@ -124,15 +122,14 @@ def check_setup(
 
     parameters: what should learn: an ``nn.Module``, a dict ``{"name": tensor}``, or a list.
     optimizer: the optimizer that should update them.
-    compute_loss: a function of no arguments returning the loss as the loop computes it (the
-        checker calls ``zero_grad``, ``backward`` and ``step`` around it); or
-    training_step: the loop's whole step as a function of no arguments, with its own calls in its
-        own order, returning the loss (or ``loss.item()``); then the order is checked too.
+    compute_loss: a function of no arguments returning the loss (the checker calls ``zero_grad``,
+        ``backward`` and ``step`` around it); or training_step: the loop's whole step, returning the
+        loss (or ``loss.item()``), whose order of calls is checked too.
     steps: how many steps to take to see whether the loss moves (at least 2).
 
-    Afterwards the tensors, the module's buffers and mode, every optimizer stepped and its schedulers,
-    and the random generators are as they were (what the step keeps elsewhere, such as a data iterator,
-    cannot be put back). Taught in notebook 01, section 3, and exercise 1.
+    Afterwards the tensors, the module's buffers and modes, every optimizer stepped and its schedulers,
+    and the random generators are as they were (not what the step keeps elsewhere, such as a data iterator).
+    Taught in notebook 01, section 3, and exercise 1.
     """
     named = _named(parameters)
     checks.optimizer_problems(optimizer)  # refuses what is no optimizer, or a learning rate that is no number
@@ -147,8 +144,7 @@ def check_setup(
         _snapshot(parameters, tensors, optimizer, loop=training_step is not None) as (optimizers, moved),
         _watching(tensors, optimizer) as events,
     ):
-        step = _stepper(optimizer, compute_loss, training_step, report.losses, events)
-        failure = _take_steps(step, steps, events, moved)
+        failure = _take_steps(optimizer, compute_loss, training_step, steps, events, moved, report.losses)
     others = {id(p) for other in optimizers[1:] for p in checks.held(other)}
     report.problems = _static_problems(named, optimizer, others)
     report.problems += _observed_problems(named, optimizer, events, report.losses, failure)
@@ -173,16 +169,9 @@ def _named(parameters) -> list[tuple[str, torch.Tensor]]:
     return named
 
 
-def _nonzero(grad: torch.Tensor | None) -> bool:
-    return grad is not None and bool(grad.detach().ne(0).any())
-
-
 # ---------------------------------------------------------------- 1. the set-up, before any step
-
-
 def _static_problems(named, optimizer, held_by_others: set[int]) -> list[str]:
-    """Tensors that cannot learn or that no optimizer stepped in the loop holds, the optimizer's own
-    problems (``checks.optimizer_problems``), and what it holds besides the parameters."""
+    """Tensors that cannot learn or that no optimizer stepped holds, and what the optimizer holds wrongly."""
     held = checks.held(optimizer)
     stepped, names = {id(p) for p in held} | held_by_others, {id(p) for _, p in named}
     kinds = {
@@ -199,23 +188,18 @@ def _static_problems(named, optimizer, held_by_others: set[int]) -> list[str]:
 
 
 # ---------------------------------------------------------------- 2. the snapshot around the trial steps
-
-
 @contextlib.contextmanager
 def _snapshot(parameters, tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer, loop: bool):
-    """Puts back, on leaving, what the trial steps change: the tensors' values and .grad (cleared for the
-    steps), the module's buffers and modes, the optimizer and every other one stepped (saved before its
-    first step; .grad of what only they hold is cleared) with, for a loop's step, their schedulers, and the
-    random generators. Yields those optimizers (the one checked first) and a test: has a tensor moved?"""
+    """Puts back what the trial steps change; yields the optimizers stepped and a test: has a tensor moved?"""
     module = parameters if isinstance(parameters, nn.Module) else nn.Module()
-    grads = [t.grad.clone() if t.is_leaf and t.grad is not None else None for t in tensors]
-    values = [(t, t.detach().clone(), grad) for t, grad in zip(tensors, grads)]
+    values = [(t, t.detach().clone(), t.grad if t.is_leaf else None) for t in tensors]
     buffers = [(b, b.detach().clone(), None) for b in module.buffers()]
-    optimizers, restores = [optimizer], _generators() + _restores(optimizer, loop)
     modes = [(m, m.training) for m in module.modules()]
+    optimizers, restores = [optimizer], _restores(optimizer, loop)
+    restores += [(np.random.set_state, np.random.get_state()), (random.setstate, random.getstate())]
 
     def before_step(stepping, args, kwargs) -> None:
-        if stepping not in optimizers:  # another optimizer: save it, and what it holds, before it steps
+        if stepping not in optimizers:  # another optimizer: save it, and what only it holds, before it steps
             optimizers.append(stepping)
             restores.extend(_restores(stepping, loop))
             known = {id(t) for t, _, _ in values}
@@ -226,7 +210,8 @@ def _snapshot(parameters, tensors: list[torch.Tensor], optimizer: torch.optim.Op
         if t.is_leaf:
             t.grad = None  # a stale gradient must take no part in the steps
     try:
-        yield optimizers, lambda: any(not torch.equal(t.detach(), value) for t, value, _ in values)
+        with torch.random.fork_rng(range(torch.cuda.device_count())):  # torch's generator, and CUDA's
+            yield optimizers, lambda: any(not torch.equal(t.detach(), value) for t, value, _ in values)
     finally:
         hook.remove()
         with torch.no_grad():
@@ -240,45 +225,29 @@ def _snapshot(parameters, tensors: list[torch.Tensor], optimizer: torch.optim.Op
             restore(state)
 
 
-def _generators() -> list:
-    """(setter, state) pairs that put back torch's, NumPy's, Python's and CUDA's random generators."""
-    pairs = [(torch.random.set_rng_state, torch.random.get_rng_state()), (np.random.set_state, np.random.get_state())]
-    pairs.append((random.setstate, random.getstate()))
-    if torch.cuda.is_available():
-        pairs.append((torch.cuda.set_rng_state_all, torch.cuda.get_rng_state_all()))
-    return pairs
-
-
 def _restores(optimizer: torch.optim.Optimizer, loop: bool) -> list:
-    """(setter, state) pairs that put back an optimizer and, for a loop's step, its learning-rate
-    schedulers: the objects that refer to it, or whose ``__dict__`` does (walking every object in
-    memory takes a tenth of a second or so)."""
-    referrers = gc.get_referrers(optimizer) if loop else []
-    dicts = [d for d in referrers if isinstance(d, dict)]
+    """(load_state_dict, state) pairs for an optimizer and, for a loop's step, the schedulers that refer to it."""
+    referrers = gc.get_referrers(optimizer) if loop else []  # a walk of all memory: a tenth of a second or so
+    dicts = [d for d in referrers if isinstance(d, dict)]  # a scheduler may refer to it through its __dict__
     owners = referrers + (gc.get_referrers(*dicts) if dicts else [])
-    found = [o for o in owners if isinstance(o, (LRScheduler, ReduceLROnPlateau)) and o.optimizer is optimizer]
-    return [
-        (o.load_state_dict, copy.deepcopy(o.state_dict())) for o in [optimizer, *{id(s): s for s in found}.values()]
-    ]
+    found = {id(o): o for o in owners if isinstance(o, (LRScheduler, ReduceLROnPlateau)) and o.optimizer is optimizer}
+    return [(o.load_state_dict, copy.deepcopy(o.state_dict())) for o in [optimizer, *found.values()]]
 
 
 # ---------------------------------------------------------------- 3. what the trial steps show
-
-
 @contextlib.contextmanager
 def _watching(tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer):
-    """Records, through hooks, what happens in the trial as a list of events: ("call", moved) as each
-    call of the step begins (has a tensor moved yet?); ("grad", id, nonzero, stale) as a gradient
-    reaches a tensor (not all zero? landing on a nonzero .grad?); ("backward",) as a backward() ends;
-    ("step", ours, ids, decrease) after any optimizer's step (the one checked? the ids of its tensors
-    with a nonzero gradient; lr x |gradient|^2)."""
+    """Records, in order, ("grad", id, nonzero, stale), ("backward",) and ("step", ours, ids, lr x |grad|^2)."""
     events, leaves = [], [t for t in tensors if t.requires_grad and t.is_leaf]
 
+    def nonzero(grad: torch.Tensor | None) -> bool:
+        return grad is not None and bool(grad.detach().ne(0).any())
+
     def arrival(t: torch.Tensor):
-        return lambda grad: events.append(("grad", id(t), _nonzero(grad), _nonzero(t.grad)))
+        return lambda grad: events.append(("grad", id(t), nonzero(grad), nonzero(t.grad)))
 
     def stepped(stepping, args, kwargs) -> None:
-        groups = [(g.get("lr") or 0.0, [p for p in g["params"] if _nonzero(p.grad)]) for g in stepping.param_groups]
+        groups = [(g.get("lr") or 0.0, [p for p in g["params"] if nonzero(p.grad)]) for g in stepping.param_groups]
         decrease = sum(float(lr) * sum(float(p.grad.double().square().sum()) for p in ps) for lr, ps in groups)
         events.append(("step", stepping is optimizer, {id(p) for _, ps in groups for p in ps}, decrease))
 
@@ -292,34 +261,16 @@ def _watching(tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer):
             handle.remove()
 
 
-def _stepper(optimizer, compute_loss, training_step, losses: list[float], events: list):
-    """The step to take, recording its loss: the loop's own, or the checker's around ``compute_loss``:
-    zero_grad, the loss (recorded before backward, which may fail), backward, step. The checker's own
-    refuses a ``compute_loss`` that runs backward() or step() itself."""
-    if training_step is not None:
-        return lambda: losses.append(checks.loss("training_step", training_step()))
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        before = len(events)
-        loss = compute_loss()
-        if len(events) > before:
-            raise TypeError(MESSAGES["steps_itself"])
-        losses.append(checks.loss("compute_loss", loss, tensor_only=True))
-        loss.backward()
-        events.append(("backward",))
-        optimizer.step()
-
-    return step
-
-
-def _take_steps(step, steps: int, events: list, moved: Callable[[], bool]) -> str | None:
-    """Call ``step`` ``steps`` times; the message for a failure that stopped it, if one did."""
+def _take_steps(optimizer, compute_loss, training_step, steps: int, events: list, moved, losses) -> str | None:
+    """Take the steps, recording ("call", moved) events and the losses; the message for an error that stopped them."""
     failure = None
     for call in range(1, steps + 1):
         events.append(("call", moved()))
         try:
-            step()
+            if training_step is None:
+                _checkers_step(optimizer, compute_loss, losses, events)
+            else:
+                losses.append(checks.loss("training_step", training_step()))
         except RuntimeError as error:
             failure = _failure(str(error), call, events)
             if failure is None:
@@ -327,6 +278,18 @@ def _take_steps(step, steps: int, events: list, moved: Callable[[], bool]) -> st
             break
     events.append(("end", moved()))
     return failure
+
+
+def _checkers_step(optimizer, compute_loss, losses: list[float], events: list) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    before = len(events)
+    loss = compute_loss()
+    if len(events) > before:  # it ran backward() or step() itself
+        raise TypeError(MESSAGES["steps_itself"])
+    losses.append(checks.loss("compute_loss", loss, tensor_only=True))  # before backward(), which may fail
+    loss.backward()
+    events.append(("backward",))  # also when the loss reaches no tensor checked
+    optimizer.step()
 
 
 def _failure(error: str, step: int, events: list) -> str | None:
@@ -359,10 +322,8 @@ def _observed_problems(named, optimizer, events: list, losses: list[float], fail
 
 
 def _order_problems(events: list, held: set[int], stopped: bool) -> list[str]:
-    """The loop's order problems. The loop is a cycle, so each step of the optimizer checked is judged
-    by the gradients that reached its tensors since its last step, in this call or the one before: it
-    needs one (or none computed yet: the loop steps before its first backward)."""
-    found, arrived, used, call, any_gradient = set(), [], set(), 0, False
+    """The loop's order problems: each step of the optimizer checked is judged by the gradients since its last."""
+    found, arrived, used, call = set(), [], set(), 0
     for kind, *data in events:
         if kind == "call":
             call += 1
@@ -376,13 +337,10 @@ def _order_problems(events: list, held: set[int], stopped: bool) -> list[str]:
             fresh = [c for c in arrived if c is not None]
             if fresh and not data[1]:  # computed since the last step, gone before this one
                 found.add("cleared" if call in fresh else "step_before_backward")
-            elif not arrived and any_gradient:
-                found.add("step_before_backward")
-            any_gradient, arrived, used = any_gradient or bool(arrived), [], data[1]
+            arrived, used = [], data[1]
     if not stopped and any(e[0] == "grad" for e in events) and not any(e[0] == "step" and e[1] for e in events):
         found.add("never_stepped")
-    n = sum(e[0] == "call" for e in events)
-    return [MESSAGES[key].format(n=n) for key in _ORDER if key in found]
+    return [text.format(n=call) for key, text in MESSAGES.items() if key in found]  # in the table's order
 
 
 def _loss_problem(losses: list[float], events: list, order_wrong: bool) -> str | None:

@@ -1,15 +1,7 @@
 """PCA with ``torch.linalg``, and the tools that compare a linear autoencoder with it.
 
-- ``covariance``: the data's covariance matrix.
-- ``pca``: mean, principal components (orthonormal rows, largest variance first), variances.
-- ``pca_reconstruct``: project onto the components and back.
-- ``principal_angles``: the angles, in degrees, between two subspaces.
-- ``rayleigh_ritz``: the principal components hidden in a decoder's column space. A linear
-  autoencoder learns the right subspace but not the components themselves; one small
-  eigenproblem inside that subspace recovers them (a Rayleigh-Ritz step).
-
-Everything is computed in float64 and returned in the input's dtype. PCA is scale-equivariant, so the
-data are divided by a power of two first (exactly): any magnitude works; variances beyond range are refused.
+Computed in float64 on the data divided by a power of two (exactly: PCA is scale-equivariant), so any
+magnitude works, and returned in the input's dtype; variances beyond its range are refused.
 """
 
 from __future__ import annotations
@@ -31,7 +23,7 @@ def covariance(x: torch.Tensor) -> torch.Tensor:
     return centred.T @ centred / x.shape[0]
 
 
-def _scaled(x: torch.Tensor) -> tuple[torch.Tensor, float]:
+def unit_scaled(x: torch.Tensor) -> tuple[torch.Tensor, float]:
     """``x`` checked, in float64, divided by the power of two just above its largest magnitude; and that power."""
     data = checks.data_matrix(x)
     scale = math.ldexp(1.0, min(math.frexp(float(data.abs().max()))[1], 1023))
@@ -39,8 +31,7 @@ def _scaled(x: torch.Tensor) -> tuple[torch.Tensor, float]:
 
 
 def _largest_first(values: torch.Tensor, vectors: torch.Tensor, scale: float, dtype) -> tuple[torch.Tensor, ...]:
-    """Eigenpairs in ascending order (vectors as columns) as ``(components (m, D), variances (m,))`` in
-    ``dtype``: largest first, each component's largest entry positive, the variances times ``scale**2``."""
+    """Ascending eigenpairs as ``(components, variances * scale**2)`` in ``dtype``, largest first, signs fixed."""
     components = vectors.flip(1).T
     signs = torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True)))
     variances = values.flip(0).clamp_min(0) * scale * scale
@@ -54,15 +45,12 @@ def _largest_first(values: torch.Tensor, vectors: torch.Tensor, scale: float, dt
 
 
 def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The top-k principal components of ``x`` (N, D).
-
-    Returns ``(mean (D,), components (k, D), variances (k,))``: the components are orthonormal
-    rows ordered by the variance they keep (the covariance's eigenvalues, dividing by N).
-    Each component's sign is fixed so that its largest entry in absolute value is positive.
+    """The top-k principal components of ``x`` (N, D): ``(mean (D,), components (k, D), variances (k,))``,
+    orthonormal rows ordered by the variance they keep (dividing by N), each with its largest entry positive.
 
     Taught in notebook 04, section 1.
     """
-    data, scale = _scaled(x)
+    data, scale = unit_scaled(x)
     k = checks.bottleneck_width(k, data.shape[1])
     values, vectors = torch.linalg.eigh(covariance(data))
     components, variances = _largest_first(values[-k:], vectors[:, -k:], scale, x.dtype)
@@ -70,10 +58,8 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 
 def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
-    """Project ``x`` onto the span of ``components`` (rows, orthonormal) around ``mean``, and back.
-
-    The rows must be orthonormal to about half the digits of their dtype (sqrt of its eps: 1.5e-8 in
-    float64, 3.5e-4 in float32, 0.03 in float16), which ``pca``'s own rows are in every dtype.
+    """Project ``x`` onto the span of ``components`` (rows, orthonormal to half the digits of their dtype,
+    as ``pca``'s are) around ``mean``, and back.
 
     Taught in notebook 04, section 1 (and the slider over k in section 3).
     """
@@ -97,6 +83,7 @@ def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tenso
 
 
 def _orthonormal_columns(a: torch.Tensor, name: str) -> torch.Tensor:
+    checks.tensor(name, a, "a torch.Tensor whose columns span a subspace")
     if a.ndim != 2:
         raise ValueError(f"{name} must be a matrix whose columns span a subspace, shaped (D, k)")
     if not torch.isfinite(a).all():
@@ -114,28 +101,21 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
     Taught in notebook 04, section 1, and its Going deeper part (same subspace, different basis).
     """
-    for name, value in (("a", a), ("b", b)):
-        checks.tensor(name, value, "a torch.Tensor whose columns span a subspace")
-    if a.shape[0] != b.shape[0]:
-        raise ValueError(f"the subspaces live in different spaces: {a.shape[0]} and {b.shape[0]} rows")
     qa, qb = _orthonormal_columns(a, "a"), _orthonormal_columns(b, "b")
+    if len(qa) != len(qb):
+        raise ValueError(f"the subspaces live in different spaces: {len(qa)} and {len(qb)} rows")
     cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
     return torch.rad2deg(torch.arccos(cosines)).to(a.dtype if a.is_floating_point() else torch.float64)
 
 
 def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The principal components of ``x`` that lie in the column space of ``decoder_weight`` (D, k).
-
-    Takes an orthonormal basis Q of the column space, solves the small eigenproblem
-    Q^T C Q = R diag(variances) R^T for the data's covariance C, and returns
-    ``(components (k, D), variances (k,))``, largest first, signs fixed as in ``pca``. When the
-    column space is the top-k principal subspace (as at a linear autoencoder's minimum),
-    these are the top-k principal components.
+    """The principal components of ``x`` within the column space of ``decoder_weight`` (D, k), ordered and signed
+    as ``pca``'s, and their variances: Q R for the eigenvectors R of Q^T C Q (Q an orthonormal basis of it).
 
     Taught in notebook 04, Going deeper (one Rayleigh-Ritz step).
     """
     checks.tensor("decoder_weight", decoder_weight, "a torch.Tensor (D, k)")
-    data, scale = _scaled(x)
+    data, scale = unit_scaled(x)
     if decoder_weight.ndim != 2 or decoder_weight.shape[0] != data.shape[1]:
         raise ValueError(
             f"decoder_weight must be (D, k) with D = {data.shape[1]} features, got {tuple(decoder_weight.shape)}; "

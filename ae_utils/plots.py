@@ -17,17 +17,17 @@ from .training import History
 _RUNS = "a History, a list of losses, a list of those, or a dict label -> run"
 
 
-def _is_single_run(runs) -> bool:
-    """True for a History, a 1-D array or tensor, or a list of numbers (0-d tensors count)."""
-    if getattr(runs, "ndim", 0) > 2:
-        raise ValueError(f"runs as an array must have shape (steps,) or (runs, steps), got {checks.shown(runs)}")
-    if isinstance(runs, History) or getattr(runs, "ndim", 0) == 1:
-        return True
-    first = runs[0] if isinstance(runs, Sequence) and runs else None
-    return isinstance(first, numbers.Real) or getattr(first, "ndim", None) == 0
+def _labels(name: str, labels, count: int, of: str, hint: str = "") -> list | None:
+    """``labels`` as a list of one label per ``of`` (None stays None)."""
+    if labels is None:
+        return None
+    labels = checks.items(name, labels, f"a list of labels, one per {of}{hint}")
+    if len(labels) != count:
+        raise ValueError(f"got {len(labels)} {name.replace('_', ' ')} for {count} {of}s")
+    return labels
 
 
-def _as_losses(run) -> list[float]:
+def _losses(run) -> list[float]:
     if isinstance(run, History):
         return run.losses
     try:
@@ -38,25 +38,21 @@ def _as_losses(run) -> list[float]:
         ) from None
 
 
-def _labels(name: str, labels, count: int, of: str, hint: str = "") -> list | None:
-    """``labels`` as a list of ``count`` labels, one per ``of`` (None stays None)."""
-    if labels is None:
-        return None
-    labels = checks.items(name, labels, f"a list of labels, one per {of}{hint}")
-    if len(labels) != count:
-        raise ValueError(f"got {len(labels)} {name.replace('_', ' ')} for {count} {of}s")
-    return labels
-
-
 def _as_runs(runs, labels) -> list[tuple[str | None, list[float]]]:
+    """``runs`` as plot_losses takes them, as (label, losses) pairs."""
+    if getattr(runs, "ndim", 0) > 2:
+        raise ValueError(f"runs as an array must have shape (steps,) or (runs, steps), got {checks.shown(runs)}")
     if isinstance(runs, Mapping):
         if labels is not None:
             raise ValueError("give labels either as the dict's keys or as labels=, not both")
-        labels, runs = [str(label) for label in runs], list(runs.values())
-    else:
-        runs = checks.items("runs", [runs] if _is_single_run(runs) else runs, _RUNS)
-        labels = _labels("labels", labels, len(runs), "run", " (for one run: [label])") or [None] * len(runs)
-    return [(label, _as_losses(run)) for label, run in zip(labels, runs)]
+        return [(str(label), _losses(run)) for label, run in runs.items()]
+    first = runs[0] if isinstance(runs, Sequence) and runs else None
+    numbers_in_a_list = isinstance(first, numbers.Real) or getattr(first, "ndim", None) == 0  # 0-d tensors too
+    if numbers_in_a_list or isinstance(runs, History) or getattr(runs, "ndim", 0) == 1:
+        runs = [runs]
+    runs = checks.items("runs", runs, _RUNS)
+    labels = _labels("labels", labels, len(runs), "run", " (for one run: [label])") or [None] * len(runs)
+    return [(label, _losses(run)) for label, run in zip(labels, runs)]
 
 
 def plot_losses(
@@ -71,10 +67,8 @@ def plot_losses(
 ):
     """Plot loss against step for one run or several, and return the Axes.
 
-    runs: a ``History`` or a list of losses; a list of those; a dict label -> run; or a 2-D
-        array or tensor, one run per row.
-    floor: draw this value as a dashed horizontal line (the Eckart-Young floor, say).
-    log: use a logarithmic loss axis.
+    runs: a ``History`` or a list of losses; a list of those; a dict label -> run; or a 2-D array or
+    tensor, one run per row. floor: drawn as a dashed line (the Eckart-Young floor, say); log: log scale.
 
     Taught in notebook 01, section 5.
     """
@@ -102,8 +96,7 @@ def plot_losses(
 
 
 def _image_row(i: int, row) -> np.ndarray:
-    """Row ``i`` of ``image_grid`` as an (n, H, W) array of grey levels (0 black, 1 white), from a tensor or
-    array (n, H, W) or (n, 1, H, W) of floats or bools in [0, 1] or of uint8 pixels 0..255."""
+    """Row ``i`` of ``image_grid`` as (n, H, W) grey levels from 0 (black) to 1 (white)."""
     if not isinstance(row, np.ndarray):
         row = checks.tensor(f"rows[{i}]", row, "a tensor of images shaped (n, H, W) or (n, 1, H, W)").detach().cpu()
         row = (row.float() if row.dtype == torch.bfloat16 else row).numpy()  # NumPy has no bfloat16
@@ -125,13 +118,10 @@ def _image_row(i: int, row) -> np.ndarray:
 def image_grid(
     rows: Sequence, row_labels: Sequence[str] | None = None, *, title: str | None = None, scale: float = 0.9
 ):
-    """Draw rows of images as a grid, one row per entry, and return the figure.
+    """Draw rows of images as a grid and return the figure.
 
-    rows: a list of rows, each a tensor of shape (n, 28, 28) or (n, 1, 28, 28) (any height and
-        width), values in [0, 1] (uint8 pixels 0..255 too). A NumPy array of those shapes is
-        accepted as a row too: images are what Matplotlib draws from NumPy.
-    row_labels: one label per row, written at its left; title: above the grid; scale: inches
-        per image.
+    rows: a list of rows, each a tensor or NumPy array (n, H, W) or (n, 1, H, W) of values in [0, 1]
+    (or uint8 pixels 0..255). row_labels: one per row, at its left; scale: inches per image.
 
     Taught in notebook 03, sections 1 and 4.
     """
@@ -142,7 +132,8 @@ def image_grid(
         )
     rows = checks.items("rows", rows, "a list of image tensors, one per row")
     rows = [_image_row(i, row) for i, row in enumerate(rows)]
-    if not rows or any(len(r) != len(rows[0]) for r in rows) or len(rows[0]) == 0:
+    counts = {len(row) for row in rows}
+    if len(counts) != 1 or 0 in counts:
         raise ValueError("image_grid needs one or more rows with the same number of images")
     row_labels = _labels("row_labels", row_labels, len(rows), "row")
     title = None if title is None else checks.text("title", title)

@@ -1,20 +1,15 @@
 """Training and held-out error: the answer's loop, written once.
 
-- ``train_epoch``: one pass over the batches, the answer's four steps for each.
-- ``evaluate``: the mean reconstruction loss over held-out data, the same for every model.
-- ``train``: checks its arguments once, then runs ``train_epoch`` epoch after epoch and
-  returns a ``History``. A NaN or infinite loss stops it with ``TrainingDiverged``;
-  Ctrl-C stops it and keeps what was recorded.
-- ``sgd_linear_ae`` and ``train_linear_ae``: the sliders' trainer for the learner's linear
-  autoencoder, plain SGD with the gradient written out: a slider move runs 2.5x faster than with
-  ``torch.optim.SGD`` and autograd, the training alone 6.0x (``benchmarks/slider_redraw.py``,
-  AMD EPYC, one thread; 2.9x a slider move in an earlier run).
+``train_epoch`` is the answer's four steps over one epoch's batches, ``evaluate`` the mean held-out loss, and
+``train`` checks its arguments once, then runs ``train_epoch`` epoch after epoch. ``sgd_linear_ae`` and
+``train_linear_ae`` are the sliders' trainer, plain SGD with the gradient written out.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,8 +19,7 @@ from torch import nn
 from . import checks
 from .models import raw_linear_ae
 
-# Runs with at least this many optimizer steps show a progress bar (a step count, not a timer,
-# decides, so that a notebook's output is the same on every machine).
+# Runs of at least this many steps show a progress bar (a step count, not a timer: every machine prints the same).
 PROGRESS_STEPS = 5_000
 
 
@@ -96,8 +90,7 @@ def divergence_message(value: float, step: int, lr: float, optimizer: torch.opti
             f"Try a smaller learning rate, for example {lr / 10:.3g}."
         )
     # At step 1 no step has been taken yet: the learning rate cannot be the cause.
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    broken = [tuple(p.shape) for p in params if not torch.isfinite(p).all()]
+    broken = [tuple(p.shape) for p in checks.held(optimizer) if not torch.isfinite(p).all()]
     if broken:
         cause = f"the parameters hold NaN or infinite values (tensors of shape {', '.join(map(str, broken[:3]))})"
         return f"The loss was {what} before any step: {cause}. Re-create them; a smaller learning rate will not help."
@@ -123,11 +116,9 @@ def train_epoch(model, batches, optimizer, loss_fn, history: History) -> History
     return history
 
 
-@torch.no_grad()
 def evaluate(model, x: torch.Tensor, loss_fn=None, batch_size: int = 2000) -> float:
-    """The mean of ``loss_fn(model(x), x)`` over all of ``x`` (``nn.MSELoss()`` when not given),
-    in chunks of ``batch_size``, without gradients; an ``nn.Module`` is evaluated in eval mode and
-    handed back in the mode it was in. ``loss_fn`` must average over its elements.
+    """The mean of ``loss_fn(model(x), x)`` over all of ``x``, in chunks of ``batch_size``, in eval mode without
+    gradients (a module is handed back in its mode). ``loss_fn`` must average; ``nn.MSELoss()`` when not given.
 
     Taught in notebook 03, section 3.
     """
@@ -136,30 +127,21 @@ def evaluate(model, x: torch.Tensor, loss_fn=None, batch_size: int = 2000) -> fl
     checks.tensor("x", x, "a tensor of samples, shaped (samples, ...)")
     checks.training_data(x, "x")
     batch_size = checks.whole_number("batch_size", batch_size)
-    _trial_forward(model, x[:batch_size], name="x")  # a misfit of data and model said plainly
-    was_training = isinstance(model, nn.Module) and model.training
-    _set_mode(model, training=False)
-    try:
-        total = 0.0  # summed on the host in double precision (Apple's MPS has no float64)
-        for start in range(0, len(x), batch_size):
-            chunk = x[start : start + batch_size]
+    _trial_forward(model, x[:batch_size], name="x")  # a misfit of data and model, said plainly
+    total = 0.0  # summed on the host in double precision (Apple's MPS has no float64)
+    with _evaluating(model):
+        for chunk in x.split(batch_size):
             total += float(loss_fn(model(chunk), chunk)) * len(chunk)
-        return total / len(x)
-    finally:
-        _set_mode(model, training=was_training)
+    return total / len(x)
 
 
 def train(model, data, optimizer, loss_fn=None, *, epochs: int, batch_size=None, generator=None, after_epoch=None):
-    """Train ``model`` to reconstruct ``data`` for ``epochs`` passes; return the ``History``.
+    """Train ``model`` to reconstruct ``data`` for ``epochs`` passes of ``train_epoch``; return the ``History``.
 
-    data: a tensor of samples, taken whole (one step per epoch) or in shuffled batches of
-        ``batch_size`` (drawn from ``generator``), or an iterable of batches such as a DataLoader.
-    loss_fn: ``loss_fn(reconstruction, x)``; ``nn.MSELoss()`` when not given.
-    after_epoch: called with no arguments after each epoch, the model in eval mode and without
-        gradients; a number it returns is recorded in ``history.evaluations``.
-
-    Every argument is checked here, once; then the loop is ``train_epoch``'s four steps. An error
-    during training other than ``TrainingDiverged`` carries the ``History`` so far as ``.history``.
+    data: a tensor, taken whole (a step per epoch) or in batches of ``batch_size`` shuffled by ``generator``;
+        or an iterable of batches such as a DataLoader. loss_fn: ``nn.MSELoss()`` when not given.
+    after_epoch: called after each epoch in eval mode without gradients; a number it returns is recorded.
+    Another error than ``TrainingDiverged`` carries the ``History`` so far as ``.history``.
 
     Taught in notebook 01, section 4, and notebook 03, section 3.
     """
@@ -170,7 +152,12 @@ def train(model, data, optimizer, loss_fn=None, *, epochs: int, batch_size=None,
             _set_mode(model, training=True)
             train_epoch(model, batches, optimizer, loss_fn, history)
             if after_epoch is not None:
-                _record_evaluation(model, after_epoch, history)
+                with _evaluating(model):
+                    value = after_epoch()
+                if value is not None:
+                    value = checks.number("after_epoch's result", value, why="the model's output is NaN or infinite")
+                    history.evaluations.append(value)
+                    history.evaluated_at.append(history.steps)
     except KeyboardInterrupt:
         history.interrupted = True
         print(f"Interrupted after {history.steps} steps; returning the history recorded so far.")
@@ -189,29 +176,23 @@ def _at_the_door(model, data, optimizer, loss_fn, epochs, batch_size, generator,
     checks.whole_number("epochs", epochs)
     if after_epoch is not None:
         checks.function("after_epoch", after_epoch, "a function of no arguments (returning a number or None)")
-    batches = _batches(data, batch_size, generator)
+    batches = _Batches(data, batch_size, generator)
     checks.optimizer(optimizer, model.parameters() if isinstance(model, nn.Module) else None, batches.tensor)
     _trial_forward(model, batches.first(), optimizer)
     return batches, _checked_loss(loss_fn)
 
 
-@torch.no_grad()
 def _trial_forward(model, x: torch.Tensor, optimizer=None, name: str = "data") -> None:
-    """One sample of ``x`` through the model in eval mode, before any step: a misfit of data and
-    model (dtype, device, feature count, output shape) is said plainly, and nothing is changed."""
-    was_training = isinstance(model, nn.Module) and model.training
-    _set_mode(model, training=False)
-    try:
-        checks.first_forward(model, x[:1], name, optimizer)
-    except (ValueError, RuntimeError):  # the misfit said with the batch's own shape (or none, if it fits)
-        checks.first_forward(model, x, name, optimizer)
-    finally:
-        _set_mode(model, training=was_training)
+    """One sample in eval mode, then all of ``x`` if it fails: a misfit is said with the data's own shape."""
+    with _evaluating(model):
+        try:
+            checks.first_forward(model, x[:1], name, optimizer)
+        except (ValueError, RuntimeError):  # raises again with x's shape, unless all of x fits
+            checks.first_forward(model, x, name, optimizer)
 
 
 def _checked_loss(loss_fn, need_mean: bool = False):
-    """``loss_fn`` (``nn.MSELoss()`` when None) with a check that the reconstruction has the input's
-    shape at every call: another shape would broadcast silently."""
+    """``loss_fn`` (``nn.MSELoss()`` when None), refusing at each call a reconstruction that would broadcast."""
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
     checks.function("loss_fn", loss_fn, "a function (reconstruction, x) -> loss, such as nn.MSELoss()")
     if need_mean and getattr(loss_fn, "reduction", "mean") != "mean":
@@ -228,16 +209,36 @@ def _checked_loss(loss_fn, need_mean: bool = False):
 
 
 class _Batches:
-    """The batches of one epoch, each time it is iterated: a tensor whole or in shuffled slices,
-    or the inputs of a DataLoader's batches (``(images, labels)`` pairs give their images)."""
+    """``train``'s data, checked once; each iteration gives one epoch's batches."""
 
     def __init__(self, data, batch_size, generator):
+        labels = data[1] if isinstance(data, (tuple, list)) and len(data) == 2 else None
+        if isinstance(labels, torch.Tensor) and (labels.ndim == 1 or not labels.is_floating_point()):
+            raise TypeError(
+                f"data is a {type(data).__name__} of {len(data)} tensors, such as the (images, labels) pair that "
+                "ae.load_images returns: an autoencoder trains on the images alone, so pass them: "
+                "ae.train(model, images, ...)"
+            )
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        if isinstance(data, torch.Tensor):
+            checks.training_data(data)
+        elif isinstance(data, (str, bytes, np.ndarray)) or not hasattr(data, "__iter__"):  # arrays iterate by rows
+            checks.tensor("data", data, "a tensor or an iterable of batches (a DataLoader)")  # names the fix
+        elif isinstance(data, Iterator):
+            raise TypeError(
+                f"data is a one-pass iterator ({type(data).__name__}): it would be used up by the first epoch. "
+                "Pass a DataLoader or a list of batches"
+            )
+        elif batch_size is not None or generator is not None:
+            raise ValueError("batch_size and generator apply to tensor data; a DataLoader has its own")
         self.tensor = data if isinstance(data, torch.Tensor) else None
-        self.data, self.batch_size, self.generator = data, batch_size, generator
+        self.data, self.generator = data, generator
+        self.batch_size = None if batch_size is None else checks.whole_number("batch_size", batch_size)
 
     def __iter__(self):
         if self.tensor is None:
-            return (_inputs_of(batch) for batch in self.data)
+            return map(_inputs_of, self.data)  # a DataLoader's batches, each checked
         if self.batch_size is None or self.batch_size >= len(self.tensor):
             return iter([self.tensor])
         order = torch.randperm(len(self.tensor), generator=self.generator).to(self.tensor.device)
@@ -247,11 +248,10 @@ class _Batches:
     def __len__(self) -> int:
         if self.tensor is None:
             return len(self.data) if hasattr(self.data, "__len__") else 0
-        return 1 if self.batch_size is None else math.ceil(len(self.tensor) / self.batch_size)
+        return math.ceil(len(self.tensor) / (self.batch_size or len(self.tensor)))
 
     def first(self) -> torch.Tensor:
-        """The first batch (for a DataLoader, the one it serves first, its shuffle then drawn again
-        from the same random state), to check the model against."""
+        """The first batch: all of a tensor, or a DataLoader's first, every generator then put back."""
         if self.tensor is not None:
             return self.tensor
         own = getattr(self.data, "generator", None)  # a DataLoader's own generator, if it has one
@@ -266,40 +266,8 @@ class _Batches:
                 own.set_state(states[1])
 
 
-def _batches(data, batch_size, generator) -> _Batches:
-    """``data`` checked once, as the batches ``train`` iterates."""
-    if isinstance(data, (tuple, list)) and len(data) == 2 and _looks_like_labels(data[1]):
-        raise TypeError(
-            f"data is a {type(data).__name__} of {len(data)} tensors, such as the (images, labels) pair that "
-            "ae.load_images returns: an autoencoder trains on the images alone, so pass them: "
-            "ae.train(model, images, ...)"
-        )
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    if isinstance(data, torch.Tensor):
-        checks.training_data(data)
-        if batch_size is not None:
-            batch_size = checks.whole_number("batch_size", batch_size)
-        return _Batches(data, batch_size, generator)
-    if isinstance(data, (str, bytes, np.ndarray)) or not hasattr(data, "__iter__"):  # an array iterates by rows
-        checks.tensor("data", data, "a tensor or an iterable of batches (a DataLoader)")  # names the fix for arrays
-    if isinstance(data, Iterator):
-        raise TypeError(
-            f"data is a one-pass iterator ({type(data).__name__}): it would be used up by the first epoch. "
-            "Pass a DataLoader or a list of batches"
-        )
-    if batch_size is not None or generator is not None:
-        raise ValueError("batch_size and generator apply to tensor data; a DataLoader has its own")
-    return _Batches(data, None, None)
-
-
-def _looks_like_labels(t) -> bool:
-    """A tensor of whole numbers, or of one number per sample: labels, not images."""
-    return isinstance(t, torch.Tensor) and (not t.is_floating_point() or t.ndim == 1)
-
-
 def _inputs_of(batch) -> torch.Tensor:
-    """A DataLoader's batch may be ``(images, labels)``: the autoencoder needs the images."""
+    """The images of a batch that may be an ``(images, labels)`` pair, checked."""
     if isinstance(batch, (tuple, list)):
         batch = batch[0]
     if not isinstance(batch, torch.Tensor):
@@ -313,11 +281,9 @@ def _inputs_of(batch) -> torch.Tensor:
 
 def _progress(epochs: range, steps: int):
     """The epochs, under a progress bar when the run takes at least ``PROGRESS_STEPS`` steps."""
-    if steps < PROGRESS_STEPS:
-        return epochs
     from tqdm.auto import tqdm
 
-    return tqdm(epochs, unit="epoch", leave=False)
+    return tqdm(epochs, unit="epoch", leave=False, disable=steps < PROGRESS_STEPS)
 
 
 def _set_mode(model, training: bool) -> None:
@@ -325,26 +291,24 @@ def _set_mode(model, training: bool) -> None:
         model.train(training)
 
 
-@torch.no_grad()
-def _record_evaluation(model, after_epoch, history: History) -> None:
-    """Run ``after_epoch`` with the model in eval mode; record a number it returns."""
+@contextmanager
+def _evaluating(model):
+    """The model in eval mode and without gradients, then back in the mode it was in."""
+    was_training = isinstance(model, nn.Module) and model.training
     _set_mode(model, training=False)
     try:
-        value = after_epoch()
+        with torch.no_grad():
+            yield
     finally:
-        _set_mode(model, training=True)
-    if value is not None:
-        value = checks.number("after_epoch's result", value, why="the model's output is NaN or infinite")
-        history.evaluations.append(value)
-        history.evaluated_at.append(history.steps)
+        _set_mode(model, training=was_training)
 
 
 @torch.no_grad()
 def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple[History, int | None]:
-    """``steps`` full-batch SGD steps of size ``lr`` on a ``raw_linear_ae``'s ``params`` (updated in
-    place) against ``nn.MSELoss()`` of reconstructing ``x``: ``torch.optim.SGD``'s updates, with the
-    gradient written out. Returns ``(history, diverged_at)``: the loss before each step up to the
-    first NaN or infinite one, and that step's number (None when all stayed finite).
+    """``steps`` full-batch SGD steps of size ``lr`` on a ``raw_linear_ae``'s ``params`` (updated in place)
+    against ``nn.MSELoss()`` of reconstructing ``x``: ``torch.optim.SGD``'s updates with the gradient written
+    out, 2.5x faster a slider move than autograd (``benchmarks/slider_redraw.py``). Returns ``(history,
+    diverged_at)``: the losses before the first NaN or infinite one, and its step (None if none).
 
     Taught in notebook 01, section 5 (twenty restarts) and its Going deeper part.
     """
@@ -378,14 +342,14 @@ def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple
 
 
 def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1) -> tuple[History, int | None]:
-    """The learner's raw-tensor linear autoencoder with ``k`` code units, started from ``seed`` and
-    trained by ``sgd_linear_ae``; returns ``(history, diverged_at)``. Divergence is a result here,
-    not an error: the sliders' right ends are meant to show it.
+    """The learner's raw-tensor linear autoencoder with ``k`` code units, started from ``seed`` and trained
+    by ``sgd_linear_ae``; returns ``(history, diverged_at)``: divergence is a result here, not an error (the
+    sliders' right ends show it).
 
     Taught in notebook 01, section 5 (twenty restarts at each learning rate).
     """
     steps, seed = checks.whole_number("steps", steps), checks.whole_number("seed", seed, 0)  # no silent rounding
-    checks.training_data(x, "x")
+    checks.training_data(x, "x")  # before its shape and dtype are used
     params = raw_linear_ae(x.shape[1], k, generator=torch.Generator().manual_seed(seed))
     params = {name: p.detach().to(x.dtype) for name, p in params.items()}  # float64 data: float64 weights
     return sgd_linear_ae(x, params, lr, steps)

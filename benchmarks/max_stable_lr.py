@@ -1,14 +1,13 @@
-"""How long ``max_stable_lr`` takes with its written-out Hessian, against the same search on autograd's.
+"""How long ``max_stable_lr`` takes, at the notebooks' size and at its limit, with its written-out Hessian
+against the same search on autograd's.
 
-Side by side in one process, on uniform random data:
-- autograd: ``max_stable_lr(x, k, hessian_product=...)`` with the Hessian-vector products from
-  autograd (double backward), as ``theory`` differentiated before;
-- written out: ``max_stable_lr(x, k)`` as it is (the Hessian in the principal axes' coordinates,
-  where each product costs O(D k^2)).
-Prints each time, their ratio, and checks that both give the same bound; then the written-out
-search alone at MNIST's size, (1000, 784), for k = 1 and 2 (larger k is refused).
+- autograd: ``max_stable_lr(x, k, hessian_product=...)`` with Hessian-vector products by double backward
+  through the loss on ``x`` (what ``theory`` did before the Hessian was written out);
+- written out: ``max_stable_lr(x, k)`` as it is (in the principal axes' coordinates, O(D k^2) a product).
+Prints both times, their ratio and whether the bounds agree; then the written-out search alone at the
+largest sizes it answers (``SEARCH_LIMIT`` parameters), and the refusal at MNIST's size, (1000, 784).
 
-    .venv/bin/python benchmarks/max_stable_lr.py
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/max_stable_lr.py
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import time
 
 import torch
 
-from ae_utils.theory import max_stable_lr
+from ae_utils.theory import SEARCH_LIMIT, max_stable_lr
 
 
 class AutogradProduct:
@@ -42,26 +41,36 @@ class AutogradProduct:
 
 
 def timed(x: torch.Tensor, k: int, hessian_product=None) -> tuple[float, float]:
-    start = time.perf_counter()
+    start = time.process_time()
     bound = max_stable_lr(x, k, hessian_product=hessian_product)
-    return time.perf_counter() - start, bound
+    return time.process_time() - start, bound
+
+
+def uniform(samples: int, features: int) -> torch.Tensor:
+    return torch.rand(samples, features, generator=torch.Generator().manual_seed(0))
 
 
 def main() -> None:
-    x = torch.rand(200, 50, generator=torch.Generator().manual_seed(0))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; data of shape {tuple(x.shape)}")
-    for k in (1, 5):
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; CPU seconds")
+    for shape, k in (((1000, 2), 1), ((1000, 2), 2), ((200, 20), 1), ((200, 20), 2)):
+        x = uniform(*shape)
         now, bound = timed(x, k)
         before, baseline = timed(x, k, AutogradProduct(x))
         agree = abs(bound - baseline) <= 1e-6 * baseline
         print(
-            f"k = {k}: autograd {before:6.2f} s, written out {now:6.2f} s: {before / now:5.1f}x faster; "
+            f"{shape}, k = {k}: autograd {before:6.2f} s, written out {now:6.2f} s: {before / now:5.1f}x faster; "
             f"bounds {baseline:.6g} and {bound:.6g} ({'agree' if agree else 'DIFFER'} to 1e-6)"
         )
-    mnist_sized = torch.rand(1000, 784, generator=torch.Generator().manual_seed(0))
-    for k in (1, 2):
-        now, bound = timed(mnist_sized, k)
-        print(f"data of shape (1000, 784), k = {k}: written out {now:6.2f} s, bound {bound:.6g}")
+    for k in (1, 2, 3, 4):
+        features = (SEARCH_LIMIT - k) // (2 * k + 1)
+        now, bound = timed(uniform(1000, features), k)
+        size = k * (2 * features + 1) + features
+        print(f"at the limit, (1000, {features}), k = {k} ({size} parameters): written out {now:6.2f} s")
+    start = time.process_time()
+    try:
+        max_stable_lr(uniform(1000, 784), 1)
+    except ValueError as refusal:
+        print(f"(1000, 784), k = 1, refused in {time.process_time() - start:.2f} s: {refusal}")
 
 
 if __name__ == "__main__":

@@ -244,6 +244,7 @@ def test_truncated_file(tmp_path, monkeypatch):
         ),
         (idx_images(), idx_labels() + b"\0", r"inconsistent size: .*\(5,\).* needs 13 bytes, but it holds 14"),
         (idx_images()[:10], idx_labels(), r"too short \(10 bytes\) for an IDX header"),
+        (idx_images()[:16], idx_labels(), r"header gives the shape \(5, 28, 28\), .* but it holds 16"),
         (idx_images()[:4], idx_labels(), r"too short \(4 bytes\) for an IDX header"),
         (b"", idx_labels(), r"magic number is None"),
         (idx_images(5), idx_labels(4), r"holds 5 images but .* holds 4 labels"),
@@ -279,6 +280,17 @@ def test_a_recompressed_copy_is_accepted_by_its_contents_md5(tmp_path, monkeypat
     write(tmp_path / "root", {TEST_FILES[1]: gz(idx_labels())[:-8]})
     with pytest.raises(DatasetCorrupt, match=rf"{TEST_FILES[1]} is corrupt or truncated"):
         load_images("fashion-mnist", "test", root=tmp_path / "root")
+
+
+def test_uncompressed_contents_under_the_gz_name_are_not_gzip_not_misnamed(tmp_path, monkeypatch):
+    """Debian's Fashion-MNIST contents not gzipped: say so, rather than call it another file to rename."""
+    raw = {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()}
+    spec = replace(data.SPECS["fashion-mnist"], content_md5={f: md5(d) for f, d in raw.items()})
+    monkeypatch.setitem(data.SPECS, "fashion-mnist", spec)
+    write(tmp_path / "root", raw)
+    with pytest.raises(DatasetCorrupt, match=rf"{TEST_FILES[0]} is not a valid gzip file") as caught:
+        load_images("fashion-mnist", "test", root=tmp_path / "root", download=False)
+    assert "rename" not in str(caught.value)
 
 
 # ---------------------------------------------------------------- download

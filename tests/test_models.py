@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from ae_utils.models import linear_ae_reconstruction, mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
+from ae_utils.models import mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
 
 
 def test_shapes_as_in_the_question():
@@ -79,14 +79,6 @@ def test_forward_equals_the_explicit_formula(learner_x):
     expected = np.array([[code[n, 0] * w_d[0, j] + b_d[0, j] for j in range(2)] for n in range(len(x))])
     assert out.shape == learner_x.shape
     np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
-
-
-def test_linear_ae_reconstruction_positional_matches_forward(learner_x):
-    params = raw_linear_ae(2, 1, generator=torch.Generator().manual_seed(0))
-    direct = linear_ae_reconstruction(
-        learner_x, params["wEncoder"], params["bEncoder"], params["wDecoder"], params["bDecoder"]
-    )
-    assert torch.equal(direct, raw_linear_ae_forward(params)(learner_x))
 
 
 def test_forward_sees_later_changes_to_the_parameters(learner_x):

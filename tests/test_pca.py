@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ae_utils.pca import covariance, pca, pca_reconstruct, principal_angles, rayleigh_ritz
+from ae_utils.pca import covariance, pca, pca_reconstruct, principal_angles, rayleigh_ritz, unit_scaled
 from ae_utils.theory import eckart_young_floor
 
 
@@ -219,3 +219,22 @@ def test_pca_reconstruct_tolerates_half_the_digits_of_the_components_dtype(dtype
         else:
             with pytest.raises(ValueError, match="components must be orthonormal rows"):
                 pca_reconstruct(x, mean, stretched)
+
+
+@pytest.mark.parametrize("magnitude", [1e-310, 3e-5, 1.0, 1.5, 1e200, 1.7e308])
+def test_unit_scaled_divides_by_the_power_of_two_above_the_largest_magnitude(magnitude):
+    """Exactly (a power of two), to at most 1 in magnitude; near float64's maximum, 2**1023 (its largest power)."""
+    x = torch.tensor([[0.25, -1.0], [0.5, 0.0]], dtype=torch.float64) * magnitude
+    scaled, scale = unit_scaled(x)
+    assert math.frexp(scale)[0] == 0.5 and torch.equal(scaled * scale, x)
+    if magnitude < 1e308:
+        assert 0.5 <= float(scaled.abs().max()) < 1.0
+    else:
+        assert scale == 2.0**1023 and bool(torch.isfinite(scaled).all())
+
+
+def test_unit_scaled_of_zeros_is_zeros_and_checks_the_data():
+    scaled, scale = unit_scaled(torch.zeros(3, 2))
+    assert scale == 1.0 and scaled.dtype == torch.float64 and not scaled.any()
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        unit_scaled(torch.tensor([[1.0, float("nan")], [0.0, 1.0]]))

@@ -136,9 +136,10 @@ def test_panel_is_a_box_holding_the_three_sliders_with_their_limits(panel):
     assert (lr.min, lr.max) == pytest.approx((math.log10(SLIDERS["lr"][0]), math.log10(SLIDERS["lr"][1])))
     assert lr.value == pytest.approx(SLIDERS["lr"][2])
     assert isinstance(steps, ipywidgets.IntSlider)
-    assert (steps.min, steps.max, steps.value) == SLIDERS["steps"]
+    assert (steps.min, steps.max, steps.value, steps.step) == (*SLIDERS["steps"], 10)
     assert isinstance(seed, ipywidgets.IntSlider)
-    assert (seed.min, seed.max, seed.value) == SLIDERS["seed"]
+    assert (seed.min, seed.max, seed.value, seed.step) == (*SLIDERS["seed"], 1)
+    assert not any(slider.continuous_update for slider in (lr, steps, seed))  # each move retrains: act on release
 
 
 def test_panel_shows_a_picture_and_leaves_no_figure_open(learner_x):
@@ -167,10 +168,10 @@ def test_frame_player_swaps_the_picture_when_its_slider_moves():
         fig, ax = plt.subplots()
         ax.plot([0, 1], [value, value])
         frames.append(fig)
-    player = frame_player(frames, "epoch")
+    player = frame_player(frames, "epoch", interval_ms=250)
     controls, picture = player.children
     play, slider = controls.children
-    assert (play.max, slider.max) == (2, 2)
+    assert (play.max, slider.max, play.interval, slider.description) == (2, 2, 250, "epoch")
     first = picture.outputs[0]["data"]["image/png"]
     slider.value = 2
     assert picture.outputs[0]["data"]["image/png"] != first
@@ -212,10 +213,29 @@ def test_hidden_size_panel_redraws_when_a_slider_moves():
     panel = hidden_size_panel(x)
     controls, picture = panel.children
     hidden, lr = controls.children
-    assert (hidden.min, hidden.max, hidden.value) == (1, 6, 1)
+    assert (hidden.min, hidden.max, hidden.value, hidden.description) == (1, 6, 1, "hidden units")
+    assert lr.description == "learning rate" and lr.value == pytest.approx(0.01)
     before = picture.outputs[0]["data"]["image/png"]
     hidden.value = 5
     assert picture.outputs[0]["data"]["image/png"] != before
+
+
+@pytest.mark.parametrize("hidden", [2, 4])
+def test_hidden_size_drawing_shows_the_run_and_the_floor_for_that_size(hidden):
+    from ae_utils.widgets import draw_hidden_size_run
+
+    x = torch.rand(100, 4, generator=torch.Generator().manual_seed(0))
+    history, _ = train_linear_ae(x, 0.05, 200, 1, hidden)
+    [ax] = draw_hidden_size_run(x, hidden, 0.05, steps=200, seed=1).axes
+    assert ax.get_title().endswith(f"final loss {history.final_loss:.4g}")
+    assert list(curves_of(ax)[0].get_ydata()) == pytest.approx(history.losses)
+    floors = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert floors == ([pytest.approx(eckart_young_floor(x, 2))] if hidden < 4 else [])  # no bottleneck: no floor
+    plt.close("all")
+
+
+def curves_of(ax):
+    return [line for line in ax.get_lines() if line.get_linestyle() == "-"]
 
 
 def test_picture_slider_shows_the_picture_of_the_chosen_label():
