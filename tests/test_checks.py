@@ -83,6 +83,13 @@ def test_an_optimizer_holding_the_data_is_refused_and_the_data_left_alone(held):
     checks.optimizer(torch.optim.SGD([params["w"]], lr=0.1), params.values(), data.clone())  # a copy is not it
 
 
+def test_training_data_that_is_a_slice_of_what_the_optimizer_holds_is_refused():
+    whole = torch.rand(10, 2)
+    params = {"w": torch.randn(2, 2, requires_grad=True)}
+    with pytest.raises(ValueError, match=r"holds the training data \(a tensor of shape \(10, 2\)\)"):
+        checks.optimizer(torch.optim.SGD([params["w"], whole], lr=0.1), params.values(), whole[3:])
+
+
 @pytest.mark.parametrize("lr", [0.0, -0.1, math.inf, math.nan])
 def test_a_learning_rate_that_cannot_train_is_refused(lr):
     model, data = model_and_data()
@@ -187,6 +194,8 @@ def test_shown_quotes_short_values_and_describes_arrays():
     assert checks.shown("abc") == "'abc'" and checks.shown(None) == "None"
     assert checks.shown(np.zeros((500, 2))) == "ndarray of shape (500, 2)"
     assert checks.shown(list(range(100))).endswith("...") and len(checks.shown(list(range(100)))) == 60
+    assert checks.shown("a" * 58) == repr("a" * 58)  # 60 characters with its quotes: shown whole
+    assert checks.shown("a" * 59) == repr("a" * 59)[:57] + "..."
 
 
 # ---------------------------------------------------------------- the first forward: what does not fit, said plainly

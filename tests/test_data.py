@@ -248,6 +248,7 @@ def test_truncated_file(tmp_path, monkeypatch):
         (idx_images()[:4], idx_labels(), r"too short \(4 bytes\) for an IDX header"),
         (b"", idx_labels(), r"magic number is None"),
         (idx_images(5), idx_labels(4), r"holds 5 images but .* holds 4 labels"),
+        (idx_images(4), idx_labels(5), r"holds 4 images but .* holds 5 labels"),
     ],
 )
 def test_bad_idx_content_with_matching_checksum(tmp_path, monkeypatch, images, labels, match):

@@ -824,3 +824,20 @@ def test_gradients_with_some_exact_zeros_still_count(which):
     report = check_setup(model, optimizer, training_step=loop_body(optimizer, lambda: nn.MSELoss()(model(x), x), calls))
     assert [p[: len(e)] for p, e in zip(report.problems, expected)] == expected, str(report)
     assert model[0].weight.grad is None
+
+
+@pytest.mark.parametrize("spread, flat", [(1e-7, True), (2e-7, False)])
+def test_a_loss_is_flat_when_it_moves_by_at_most_one_part_in_ten_million(spread, flat):
+    # losses 0, spread, 0: the bound is 1e-7 x max(1, |first loss|) = 1e-7, and a spread of exactly that is flat
+    w = torch.ones(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    losses = iter([0.0, spread, 0.0])
+
+    def step():
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+        return next(losses)
+
+    report = check_setup({"w": w}, opt, training_step=step)
+    assert any(problem.startswith("the loss stayed at 0 for 3 steps") for problem in report.problems) == flat

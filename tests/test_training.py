@@ -629,10 +629,20 @@ def test_gradients_switched_off_are_named_before_anything_runs(data):
 
 
 @pytest.mark.parametrize("kind", [tuple, list])
-def test_the_images_and_labels_pair_is_refused_naming_the_images(data, model, kind):
-    pair = kind([data, torch.arange(len(data))])
+@pytest.mark.parametrize(
+    "labels",
+    [lambda n: torch.arange(n), lambda n: torch.arange(n).float(), lambda n: torch.eye(n, dtype=torch.int64)],
+    ids=["int64", "float (one per sample)", "one-hot int64"],
+)
+def test_the_images_and_labels_pair_is_refused_naming_the_images(data, model, kind, labels):
+    pair = kind([data, labels(len(data))])
     with pytest.raises(TypeError, match=rf"data is a {kind.__name__} of 2 tensors.*ae.train\(model, images, ...\)"):
         train(model, pair, sgd(model), epochs=1)
+
+
+def test_a_list_of_two_image_batches_is_two_batches_not_a_pair(data, model):
+    history = train(model, [data[:6], data[6:]], sgd(model), epochs=2)
+    assert history.steps == 4
 
 
 @pytest.mark.parametrize("make", [lambda d: iter(DataLoader(TensorDataset(d), batch_size=4)), lambda d: (x for x in d)])

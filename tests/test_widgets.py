@@ -220,7 +220,7 @@ def test_hidden_size_panel_redraws_when_a_slider_moves():
     assert picture.outputs[0]["data"]["image/png"] != before
 
 
-@pytest.mark.parametrize("hidden", [2, 4])
+@pytest.mark.parametrize("hidden", [2, 3, 4])
 def test_hidden_size_drawing_shows_the_run_and_the_floor_for_that_size(hidden):
     from ae_utils.widgets import draw_hidden_size_run
 
@@ -228,9 +228,10 @@ def test_hidden_size_drawing_shows_the_run_and_the_floor_for_that_size(hidden):
     history, _ = train_linear_ae(x, 0.05, 200, 1, hidden)
     [ax] = draw_hidden_size_run(x, hidden, 0.05, steps=200, seed=1).axes
     assert ax.get_title().endswith(f"final loss {history.final_loss:.4g}")
+    assert ("no bottleneck: floor 0" in ax.get_title()) == (hidden == 4)  # 4 features: 4 units need no bottleneck
     assert list(curves_of(ax)[0].get_ydata()) == pytest.approx(history.losses)
     floors = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
-    assert floors == ([pytest.approx(eckart_young_floor(x, 2))] if hidden < 4 else [])  # no bottleneck: no floor
+    assert floors == ([pytest.approx(eckart_young_floor(x, hidden))] if hidden < 4 else [])  # no bottleneck: no floor
     plt.close("all")
 
 
