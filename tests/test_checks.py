@@ -281,3 +281,10 @@ def test_the_optimizer_s_problems_name_its_data_entries_in_the_singular_and_plur
     assert checks.optimizer_problems(one, skip={id(one.param_groups[0]["params"][1])}) == []
     with pytest.raises(ValueError, match=r"^the optimizer's entry 1 \(a tensor of shape \(10,\), a slice"):
         checks.optimizer(one)
+
+
+def test_a_loss_of_one_number_in_any_shape_is_read():
+    assert checks.loss("compute_loss", torch.tensor([2.5]), tensor_only=True) == 2.5
+    assert checks.loss("compute_loss", torch.tensor([[2.5]])) == 2.5
+    with pytest.raises(TypeError, match="got a tensor of 2 numbers"):
+        checks.loss("compute_loss", torch.tensor([2.5, 1.0]))

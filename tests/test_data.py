@@ -729,3 +729,9 @@ def test_a_transform_that_cannot_be_called_is_refused():
 def test_bad_input_says_what_is_wrong(images, labels, error, message):
     with pytest.raises(error, match=message):
         ImageDataset(images, labels)
+
+
+def test_a_pixel_off_the_8_bit_grid_by_a_two_hundredth_of_a_level_is_refused():
+    with pytest.raises(ValueError, match="8-bit pixel values"):
+        ImageDataset(torch.full((1, 1, 1), 1.005 / 255), torch.tensor([0]))  # tolerated: 1e-3 of a level
+    assert ImageDataset(torch.full((1, 1, 1), 1.0005 / 255), torch.tensor([0])).images.item() == 1

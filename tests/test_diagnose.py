@@ -4,6 +4,7 @@ the fixed one must pass, and the check must leave every tensor and the optimizer
 from __future__ import annotations
 
 import copy
+import math
 import random
 import re
 
@@ -841,3 +842,24 @@ def test_a_loss_is_flat_when_it_moves_by_at_most_one_part_in_ten_million(spread,
 
     report = check_setup({"w": w}, opt, training_step=step)
     assert any(problem.startswith("the loss stayed at 0 for 3 steps") for problem in report.problems) == flat
+
+
+@pytest.mark.parametrize(
+    "offsets, said", [([math.nan, 0.0, 0.0], "is nan at step 1 of 3"), ([0.0, 0.0, math.inf], "is inf at step 3 of 3")]
+)
+def test_a_loss_that_is_not_finite_is_quoted_with_its_step(offsets, said):
+    w = torch.tensor([1.0], requires_grad=True)
+    calls = []
+
+    def compute_loss():
+        calls.append(len(calls))
+        return (w * w).sum() + offsets[calls[-1]]
+
+    report = check_setup([w], torch.optim.SGD([w], lr=0.1), compute_loss, steps=3)
+    assert any(f"the loss {said}" in problem for problem in report.problems), report.problems
+
+
+def test_a_loss_of_shape_one_is_a_single_number():
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    report = check_setup([w], torch.optim.SGD([w], lr=0.1), lambda: (w * w).sum().reshape(1))
+    assert report.ok and report.losses[0] == 5.0 and len(report.losses) == 3

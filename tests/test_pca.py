@@ -238,3 +238,9 @@ def test_unit_scaled_of_zeros_is_zeros_and_checks_the_data():
     assert scale == 1.0 and scaled.dtype == torch.float64 and not scaled.any()
     with pytest.raises(ValueError, match="NaN or infinite"):
         unit_scaled(torch.tensor([[1.0, float("nan")], [0.0, 1.0]]))
+
+
+def test_principal_angles_keep_the_inputs_float_dtype():
+    got = principal_angles(torch.eye(3)[:, :1], torch.eye(3)[:, 1:2])
+    assert got.dtype == torch.float32 and got.tolist() == [90.0]
+    assert principal_angles(torch.eye(3, dtype=torch.int64)[:, :1], torch.eye(3)[:, :1]).dtype == torch.float64

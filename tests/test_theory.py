@@ -424,3 +424,10 @@ def test_max_stable_lr_of_large_data_scales_with_one_over_its_square(learner_x):
     for scale in (1e160, 1e200):
         with pytest.raises(ValueError, match=r"the bound, about 1e-\d+, lies beyond float64's range; rescale"):
             max_stable_lr(xd * scale, 1)
+
+
+def test_a_refusal_offers_the_largest_code_that_fits():
+    # D = 60: k = 1 has 181 parameters (fits under 300), k = 2 has 302 (does not)
+    x = torch.rand(4, 60, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"use k <= 1, or at most 59 features for k=2"):
+        max_stable_lr(x, k=2)

@@ -1137,3 +1137,9 @@ def test_train_linear_ae_reports_divergence_as_a_result(learner_x):
     with pytest.raises(TrainingDiverged) as info:
         train_with_autograd(learner_x, reference, lr=10.0, steps=100)
     assert diverged_at == info.value.step and history.steps == diverged_at - 1
+
+
+def test_evaluate_takes_a_plain_function_as_its_loss():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    got = evaluate(torch.zeros_like, x, loss_fn=lambda r, t: ((r - t) ** 2).mean())
+    assert got == (1 + 4 + 9 + 16) / 4

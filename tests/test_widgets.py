@@ -349,3 +349,17 @@ def test_a_bad_picture_is_found_before_any_figure_is_used():
     assert plt.fignum_exists(good.number)  # not turned into a picture (and closed) by the failed calls
     with pytest.raises(TypeError, match=r"got Tensor; draw images into figures first"):
         frame_player(torch.rand(3, 28, 28))
+
+
+def test_the_panel_titles_its_run_with_the_stability_limit_not_the_floor(learner_x, monkeypatch):
+    from ae_utils import widgets
+
+    titles, real = [], widgets.figure_output
+
+    def spy(fig):
+        titles.append(fig.axes[0].get_title())
+        return real(fig)
+
+    monkeypatch.setattr(widgets, "figure_output", spy)
+    widgets.linear_ae_panel(learner_x)
+    assert f"no stable minimum above {max_stable_lr(learner_x, 1):.3g})" in titles[0]
