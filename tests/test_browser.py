@@ -2,7 +2,8 @@
 JupyterLab in a real browser (Debian's Chromium driven by Playwright), run top to bottom,
 and every slider is moved; the picture beneath it must change and no new error may appear.
 And notebook 01's first screen, as a 1366x768 screen shows it, must hold the answer to the
-learner's question.
+learner's question and the whole fix, a diff whose removed and added lines JupyterLab draws in colours of
+their own (a fenced ```diff block it draws in one colour).
 
 Screenshots land in artifacts/browser/ (git-ignored). Needs Chromium: on Debian or Ubuntu
 `sudo apt-get install chromium`; set AE_CHROMIUM to use another Chromium binary.
@@ -200,6 +201,8 @@ FIRST_SCREEN_ANSWER = [
     "computed once, outside the loop",
     "retain_graph=True",
 ]
+# And after the fix, how to see it work (issue 18).
+FIRST_SCREEN_AFTER_DIFF = "Then plt.plot(losses) draws the loss against step"
 
 # Where each phrase is drawn: the rectangle of its first occurrence that is drawn at all (a Range over the
 # notebook's text nodes; a rendered markdown cell also holds its source, hidden, in an editor that draws nothing),
@@ -228,8 +231,83 @@ _WHERE_PHRASES_ARE = """(phrases) => {
 }"""
 
 
+# The fix, as notebook 01's first cell shows it: the lines of the first <pre> there that holds `retain_graph`, each
+# with the rectangle it is drawn in and its looks (computed colour on the first background behind it that is not
+# transparent), one for each text node it is drawn from; and the part of the window that shows the notebook.
+_DIFF_LINES = """() => {
+  const cell = document.querySelector('.jp-Notebook .jp-Cell .jp-RenderedMarkdown');
+  const pre = [...cell.querySelectorAll('pre')].find(p => p.textContent.includes('retain_graph'));
+  if (!pre) return null;
+  const notebook = document.querySelector('.jp-Notebook').getBoundingClientRect();
+  const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+  const nodes = []; let text = '';
+  while (walker.nextNode()) { nodes.push([walker.currentNode, text.length]); text += walker.currentNode.textContent; }
+  const look = (node) => {
+    const drawn = node.parentElement;
+    let background = 'transparent';
+    for (let e = drawn; e && e !== cell.parentElement; e = e.parentElement) {
+      const b = getComputedStyle(e).backgroundColor;
+      if (b !== 'transparent' && b !== 'rgba(0, 0, 0, 0)') { background = b; break; }
+    }
+    return `${getComputedStyle(drawn).color} on ${background}`;
+  };
+  const lines = []; let start = 0;
+  for (const line of text.split('\\n')) {
+    const end = start + line.length;
+    if (line.trim()) {
+      const parts = nodes.filter(([node, at]) => at < end && at + node.textContent.length > start);
+      const range = document.createRange();
+      range.setStart(parts[0][0], start - parts[0][1]);
+      range.setEnd(parts[parts.length - 1][0], end - parts[parts.length - 1][1]);
+      const box = range.getBoundingClientRect();
+      lines.push({line, top: box.top, bottom: box.bottom, right: box.right,
+                  looks: [...new Set(parts.map(([node]) => look(node)))]});
+    }
+    start = end + 1;
+  }
+  return {lines, top: Math.max(0, notebook.top), bottom: Math.min(window.innerHeight, notebook.bottom),
+          right: Math.min(window.innerWidth, notebook.right, pre.getBoundingClientRect().right)};
+}"""
+
+
+def _diff_problems(diff) -> list[str]:
+    """What is wrong with the fix's diff: a line of it (the retain_graph lines among them) outside the first screen,
+    or removed, added and unchanged lines not each drawn in looks (colour on background) that the others never use."""
+    if not diff:
+        return ["notebook 01's first cell shows no diff of the fix (no <pre> in it holds retain_graph)"]
+    lines = diff["lines"]
+    kinds = {"removed": "-", "added": "+", "unchanged": " "}
+    by_kind = {kind: [line for line in lines if line["line"].startswith(sign)] for kind, sign in kinds.items()}
+    if not all(by_kind.values()):
+        return [f"the diff needs removed, added and unchanged lines; it has {[line['line'] for line in lines]}"]
+    problems = []
+    if not any("retain_graph=True" in line["line"] for line in by_kind["removed"]):
+        problems.append("the diff removes no retain_graph=True line")
+    if not any(line["line"][1:].strip() == "loss.backward()" for line in by_kind["added"]):
+        problems.append("the diff adds no loss.backward() line")
+    outside = [
+        f"{line['line'].strip()!r} at {line['top']:.0f}-{line['bottom']:.0f} px, right edge {line['right']:.0f} px"
+        for line in lines
+        if line["top"] < diff["top"] or line["bottom"] > diff["bottom"] or line["right"] > diff["right"]
+    ]
+    if outside:
+        problems.append(
+            f"diff lines outside the first screen (it shows {diff['top']:.0f}-{diff['bottom']:.0f} px down and up "
+            f"to {diff['right']:.0f} px across): {outside}"
+        )
+    looks = {kind: {look for line in group for look in line["looks"]} for kind, group in by_kind.items()}
+    for one, other in [("removed", "added"), ("removed", "unchanged"), ("added", "unchanged")]:
+        if shared := looks[one] & looks[other]:
+            problems.append(
+                f"the diff's {one} and {other} lines are drawn alike, {sorted(shared)}: a reader cannot tell them "
+                f"apart (looks of {one} lines: {sorted(looks[one])}; of {other} lines: {sorted(looks[other])})"
+            )
+    return problems
+
+
 def test_notebook_01_answers_the_question_on_its_first_screen(lab, browser):
-    """The learner opens notebook 01 and, before scrolling, reads why their loss was flat."""
+    """The learner opens notebook 01 and, before scrolling, reads why their loss was flat, sees the whole fix with
+    its removed and added lines in colours of their own, and how to plot the loss."""
     url, token = lab
     page = browser.new_page(viewport=FIRST_SCREEN)
     notebook = NOTEBOOKS_WITH_SLIDERS[0]
@@ -240,12 +318,20 @@ def test_notebook_01_answers_the_question_on_its_first_screen(lab, browser):
         page.wait_for_selector(".jp-Notebook .jp-Cell .jp-RenderedMarkdown", timeout=60_000)
         page.wait_for_timeout(1_000)  # let the fonts and the layout settle
         page.screenshot(path=str(ARTIFACTS / f"{stem}-first-screen.png"))
-        where = page.evaluate(_WHERE_PHRASES_ARE, FIRST_SCREEN_ANSWER)
+        where = page.evaluate(_WHERE_PHRASES_ARE, [*FIRST_SCREEN_ANSWER, FIRST_SCREEN_AFTER_DIFF])
+        diff = page.evaluate(_DIFF_LINES)
     finally:
         page.close()
         _shut_down_kernels(url, token)
+    problems = _diff_problems(diff)
     missing = [w["phrase"] for w in where if not w["found"]]
-    assert not missing, f"notebook 01 shows nowhere {missing}"
+    if missing:
+        problems.append(f"notebook 01 shows nowhere {missing}")
+    where = [w for w in where if w["found"]]
     below = [f"{w['phrase']!r} at {w['top']:.0f}-{w['bottom']:.0f} px" for w in where if w["bottom"] > w["shown"]]
-    assert not below, f"below the first screen ({where[0]['shown']:.0f} px of notebook shows): {below}"
-    assert all(w["top"] >= 0 for w in where)
+    if below:
+        problems.append(f"below the first screen ({where[0]['shown']:.0f} px of notebook shows): {below}")
+    above = [w["phrase"] for w in where if w["top"] < 0]
+    if above:
+        problems.append(f"above the first screen: {above}")
+    assert not problems, "notebook 01's first screen:\n- " + "\n- ".join(problems)
