@@ -267,11 +267,16 @@ def test_not_gzip_with_matching_checksum(tmp_path, monkeypatch):
         load_images("mnist", "test", root=tmp_path / "root")
 
 
-def test_a_recompressed_copy_is_accepted_by_its_contents_md5(tmp_path, monkeypatch):
-    """Like Debian's Fashion-MNIST: the same bytes gzipped again, so another .gz MD5."""
-    raw = {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()}
+def trust_contents(monkeypatch, raw: dict[str, bytes]) -> dict[str, bytes]:
+    """Make Fashion-MNIST's spec know ``raw``'s files by the MD5 of their contents, as Debian's copies are known."""
     spec = replace(data.SPECS["fashion-mnist"], content_md5={f: md5(d) for f, d in raw.items()})
     monkeypatch.setitem(data.SPECS, "fashion-mnist", spec)
+    return raw
+
+
+def test_a_recompressed_copy_is_accepted_by_its_contents_md5(tmp_path, monkeypatch):
+    """Like Debian's Fashion-MNIST: the same bytes gzipped again, so another .gz MD5."""
+    raw = trust_contents(monkeypatch, {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()})
     write(tmp_path / "root", {f: gzip.compress(d, compresslevel=1, mtime=12345) for f, d in raw.items()})
     assert load_images("fashion-mnist", "test", root=tmp_path / "root")[1].tolist() == [0, 1, 2, 3, 4]
     # ...but not when the contents differ, nor when the file does not even decompress
@@ -285,9 +290,7 @@ def test_a_recompressed_copy_is_accepted_by_its_contents_md5(tmp_path, monkeypat
 
 def test_uncompressed_contents_under_the_gz_name_are_not_gzip_not_misnamed(tmp_path, monkeypatch):
     """Debian's Fashion-MNIST contents not gzipped: say so, rather than call it another file to rename."""
-    raw = {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()}
-    spec = replace(data.SPECS["fashion-mnist"], content_md5={f: md5(d) for f, d in raw.items()})
-    monkeypatch.setitem(data.SPECS, "fashion-mnist", spec)
+    raw = trust_contents(monkeypatch, {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()})
     write(tmp_path / "root", raw)
     with pytest.raises(DatasetCorrupt, match=rf"{TEST_FILES[0]} is not a valid gzip file") as caught:
         load_images("fashion-mnist", "test", root=tmp_path / "root", download=False)
@@ -575,9 +578,7 @@ def test_another_sets_labels_file_is_named_too(tmp_path, monkeypatch):
 
 def test_a_recompressed_copy_of_another_set_is_known_by_its_contents(tmp_path, monkeypatch):
     """Debian's Fashion-MNIST files (gzipped again) in a flat folder, asked for as MNIST."""
-    raw = {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()}
-    spec = replace(data.SPECS["fashion-mnist"], content_md5={f: md5(d) for f, d in raw.items()})
-    monkeypatch.setitem(data.SPECS, "fashion-mnist", spec)
+    raw = trust_contents(monkeypatch, {TEST_FILES[0]: idx_images(), TEST_FILES[1]: idx_labels()})
     write(tmp_path / "root", {f: gzip.compress(d, compresslevel=1, mtime=12345) for f, d in raw.items()})
     with pytest.raises(DatasetNotFound, match=rf"\(holds fashion-mnist's {TEST_FILES[0]}, not mnist's\)"):
         load_images("mnist", "test", root=tmp_path / "root", download=False)
