@@ -1,9 +1,5 @@
-"""Training and held-out error: the answer's loop, written once.
-
-``train_epoch`` is the answer's four steps over one epoch's batches, ``evaluate`` the mean held-out loss, and
-``train`` checks its arguments once, then runs ``train_epoch`` epoch after epoch. ``sgd_linear_ae`` and
-``train_linear_ae`` are the sliders' trainer, plain SGD with the gradient written out.
-"""
+"""Training and held-out error: the answer's four steps (``train_epoch``), ``evaluate``, ``train`` (checks once,
+then ``train_epoch`` epoch after epoch), and the sliders' SGD with the gradient written out (``sgd_linear_ae``)."""
 
 from __future__ import annotations
 
@@ -19,16 +15,12 @@ from torch import nn
 from . import checks
 from .models import raw_linear_ae
 
-# Runs of at least this many steps show a progress bar (a step count, not a timer: every machine prints the same).
 PROGRESS_STEPS = 5_000
 
 
 @dataclass
 class History:
-    """What a training run recorded: the loss at each step, and each evaluation with its step.
-
-    Taught in notebook 01, section 4.
-    """
+    """What a training run recorded: each loss, each evaluation and its step. Taught in notebook 01, section 4."""
 
     losses: list[float] = field(default_factory=list)
     evaluations: list[float] = field(default_factory=list)
@@ -62,10 +54,7 @@ class History:
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite. ``history`` holds the steps taken before it did.
-
-    Taught in notebook 01, section 6.
-    """
+    """The loss became NaN or infinite; ``history`` holds the steps taken before. Taught in notebook 01, section 6."""
 
     def __init__(self, message: str, step: int, lr: float, history: History):
         super().__init__(message)
@@ -102,10 +91,8 @@ def divergence_message(value: float, step: int, lr: float, optimizer: torch.opti
 
 
 def train_epoch(model, batches, optimizer, loss_fn, history: History) -> History:
-    """One pass over ``batches``: for each, the answer's four steps; each loss goes into ``history``.
-
-    Taught in notebook 03, section 3 (and notebook 04, section 2, writes ``train``'s loop around it).
-    """
+    """One pass over ``batches``, the answer's four steps on each, each loss into ``history``. Taught in notebook 03,
+    section 3 (notebook 04, section 2, writes ``train``'s loop around it)."""
     for x in batches:
         x_pred = model(x)  # forward pass
         loss = loss_fn(x_pred, x)
@@ -117,11 +104,9 @@ def train_epoch(model, batches, optimizer, loss_fn, history: History) -> History
 
 
 def evaluate(model, x: torch.Tensor, loss_fn=None, batch_size: int = 2000) -> float:
-    """The mean of ``loss_fn(model(x), x)`` over all of ``x``, in chunks of ``batch_size``, in eval mode without
-    gradients (a module is handed back in its mode). ``loss_fn`` must average; ``nn.MSELoss()`` when not given.
-
-    Taught in notebook 03, section 3.
-    """
+    """The mean of ``loss_fn(model(x), x)`` (``nn.MSELoss()`` when None; it must average) over all of ``x``, in
+    chunks of ``batch_size``, in eval mode without gradients, the model handed back in its mode.
+    Taught in notebook 03, section 3."""
     loss_fn = _checked_loss(loss_fn, need_mean=True)
     checks.function("model", model, "an nn.Module or a function x -> reconstruction")
     checks.tensor("x", x, "a tensor of samples, shaped (samples, ...)")
@@ -141,14 +126,14 @@ def train(model, data, optimizer, loss_fn=None, *, epochs: int, batch_size=None,
     data: a tensor, taken whole (a step per epoch) or in batches of ``batch_size`` shuffled by ``generator``;
         or an iterable of batches such as a DataLoader. loss_fn: ``nn.MSELoss()`` when not given.
     after_epoch: called after each epoch in eval mode without gradients; a number it returns is recorded.
-    Another error than ``TrainingDiverged`` carries the ``History`` so far as ``.history``.
-
-    Taught in notebook 01, section 4, and notebook 03, section 3.
-    """
+    Another error than ``TrainingDiverged`` carries the ``History`` so far as ``.history``. Taught in notebook 01,
+    section 4, and notebook 03, section 3."""
     batches, loss_fn = _at_the_door(model, data, optimizer, loss_fn, epochs, batch_size, generator, after_epoch)
     history = History()
+    from tqdm.auto import tqdm  # a progress bar counted in steps, not time: every machine prints the same
+
     try:
-        for _ in _progress(range(epochs), epochs * len(batches)):
+        for _ in tqdm(range(epochs), unit="epoch", leave=False, disable=epochs * len(batches) < PROGRESS_STEPS):
             _set_mode(model, training=True)
             train_epoch(model, batches, optimizer, loss_fn, history)
             if after_epoch is not None:
@@ -279,13 +264,6 @@ def _inputs_of(batch) -> torch.Tensor:
     return batch
 
 
-def _progress(epochs: range, steps: int):
-    """The epochs, under a progress bar when the run takes at least ``PROGRESS_STEPS`` steps."""
-    from tqdm.auto import tqdm
-
-    return tqdm(epochs, unit="epoch", leave=False, disable=steps < PROGRESS_STEPS)
-
-
 def _set_mode(model, training: bool) -> None:
     if isinstance(model, nn.Module):
         model.train(training)
@@ -305,13 +283,10 @@ def _evaluating(model):
 
 @torch.no_grad()
 def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple[History, int | None]:
-    """``steps`` full-batch SGD steps of size ``lr`` on a ``raw_linear_ae``'s ``params`` (updated in place)
-    against ``nn.MSELoss()`` of reconstructing ``x``: ``torch.optim.SGD``'s updates with the gradient written
-    out, 2.5x faster a slider move than autograd (``benchmarks/slider_redraw.py``). Returns ``(history,
-    diverged_at)``: the losses before the first NaN or infinite one, and its step (None if none).
-
-    Taught in notebook 01, section 5 (twenty restarts) and its Going deeper part.
-    """
+    """``steps`` full-batch SGD steps of size ``lr`` on a ``raw_linear_ae``'s ``params`` (in place) against the MSE
+    of reconstructing ``x``, the gradient written out: 2.5x faster a slider move than autograd
+    (``benchmarks/slider_redraw.py``). Returns ``(history, diverged_at)``: the losses before the first NaN or
+    infinite one, and its step (None if none). Taught in notebook 01, section 5, and its Going deeper part."""
     problem, steps = checks.learning_rate_problem(lr), checks.whole_number("steps", steps)
     if problem:
         raise ValueError(problem)
@@ -342,12 +317,8 @@ def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple
 
 
 def train_linear_ae(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1) -> tuple[History, int | None]:
-    """The learner's raw-tensor linear autoencoder with ``k`` code units, started from ``seed`` and trained
-    by ``sgd_linear_ae``; returns ``(history, diverged_at)``: divergence is a result here, not an error (the
-    sliders' right ends show it).
-
-    Taught in notebook 01, section 5 (twenty restarts at each learning rate).
-    """
+    """The learner's raw-tensor linear autoencoder with ``k`` code units from ``seed``, trained by ``sgd_linear_ae``;
+    divergence is a result here, not an error (the sliders' right ends show it). Taught in notebook 01, section 5."""
     steps, seed = checks.whole_number("steps", steps), checks.whole_number("seed", seed, 0)  # no silent rounding
     checks.training_data(x, "x")  # before its shape and dtype are used
     params = raw_linear_ae(x.shape[1], k, generator=torch.Generator().manual_seed(seed))
