@@ -14,10 +14,7 @@ DEVICE_VARIABLE = "AE_DEVICE"
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with ``seed``.
-
-    Taught in the set-up cell of every notebook.
-    """
+    """Seed Python's ``random``, NumPy and torch (CPU and every GPU). Taught in the set-up cell of every notebook."""
     seed = checks.whole_number("seed", seed, 0, why="NumPy cannot use negative seeds")
     if seed >= 2**32:
         raise ValueError(f"seed must lie in [0, 2**32), got {seed}; NumPy cannot use larger seeds")
@@ -47,13 +44,9 @@ def _device_from_environment(wanted: str) -> torch.device:
 
 
 def pick_device(verbose: bool = True) -> torch.device:
-    """Choose where tensors live: CUDA if present, then Apple's MPS, then the CPU.
-
-    The environment variable ``AE_DEVICE`` (for example ``cpu``) overrides the choice.
-    With ``verbose`` the choice is printed once, with the reason.
-
-    Taught in the set-up cell of notebook 03.
-    """
+    """Choose where tensors live: CUDA if present, then Apple's MPS, then the CPU; the environment variable
+    ``AE_DEVICE`` (for example ``cpu``) overrides the choice. With ``verbose`` the choice is printed, with the reason.
+    Taught in the set-up cell of notebook 03."""
     checks.flag("verbose", verbose)
     wanted = os.environ.get(DEVICE_VARIABLE, "").strip()
     if wanted:
