@@ -27,19 +27,15 @@ def _device_from_environment(wanted: str) -> torch.device:
     """The device ``AE_DEVICE`` names (in any case), if the course can use it and this machine has it."""
     cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
     count = {"cpu": 1, "cuda": cuda, "mps": int(torch.backends.mps.is_available())}  # devices of each kind here
+    setting = f"{DEVICE_VARIABLE}={wanted!r}"
     try:
         device = torch.device(wanted.lower())
     except RuntimeError:  # not a device name at all
         device = None
     if device is None or device.type not in count:
-        raise ValueError(
-            f"{DEVICE_VARIABLE}={wanted!r} is not a device the course can use; use cpu, cuda, cuda:0 or mps"
-        )
+        raise ValueError(f"{setting} is not a device the course can use; use cpu, cuda, cuda:0 or mps")
     if (device.index or 0) >= count[device.type]:
-        raise ValueError(
-            f"{DEVICE_VARIABLE}={wanted!r} asks for a device this machine does not have; "
-            f"unset {DEVICE_VARIABLE} to choose automatically"
-        )
+        raise ValueError(f"{setting} asks for a device this machine does not have: unset it to choose automatically")
     return device
 
 
