@@ -1,15 +1,6 @@
-"""Helpers for the autoencoder course pack. Each module has one job:
-
-- ``data``: MNIST files (local copies first, checksums checked), images in memory, the learner's data.
-- ``models``: the course's autoencoders, from raw tensors or ``torch.nn``.
-- ``training``: the answer's loop (``train_epoch``), ``evaluate``, ``train``, and the sliders' SGD.
-- ``pca``: covariance and PCA with ``torch.linalg``; principal angles; the Rayleigh-Ritz step.
-- ``theory``: the Eckart-Young floor and the largest stable learning rate, built on ``pca``.
-- ``diagnose``: why does my loss not change? A set-up checker.
-- ``plots`` and ``widgets``: loss curves and image grids; the notebooks' sliders (drawing only).
-- ``reproducibility``: seed every generator at once; pick the device.
-- ``checks``: the argument checks every module uses (importable, not part of what notebooks call).
-"""
+"""Helpers for the autoencoder course pack, one job a module (each says its own in its docstring): data, models,
+training, pca, theory, diagnose, plots, widgets and reproducibility; ``checks`` holds the argument checks every
+module uses (importable, not part of what notebooks call)."""
 
 from . import plots, widgets
 from .data import ImageDataset, correlated_data, load_images

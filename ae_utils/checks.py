@@ -1,7 +1,5 @@
-"""Argument checks shared by every module of ``ae_utils``: each names the argument, says what was
-wrong and how to fix it, and each rule is written once here. The optimizer's rules return their
-problem in words, so that ``optimizer`` can raise it and ``diagnose.check_setup`` can list it.
-No notebook teaches this module; learners meet its messages when a call is wrong."""
+"""Argument checks shared by every module of ``ae_utils``, each rule written once: each names the argument, says
+what was wrong and how to fix it. No notebook teaches this module; learners meet its messages when a call is wrong."""
 
 from __future__ import annotations
 
@@ -14,12 +12,10 @@ import torch
 
 EXAMPLE = "for example torch.optim.SGD(model.parameters(), lr=0.01)"
 
-# Number agreement in message templates: {is} reads "is" said of one item, "are" said of several.
-# fmt: off
-_AGREEMENT = {"is": ("is", "are"), "was": ("was", "were"), "does": ("does", "do"), "s": ("s", ""), "it": ("it", "they"),
-              "them": ("it", "them"), "its": ("its", "their"), "entry": ("entry", "entries"),
-              "a_parameter": ("a parameter", "parameters")}
-# fmt: on
+# Number agreement in message templates: {them} reads "it" said of one item (_ONE), "them" of several (_SEVERAL).
+_WORDS = ("is", "was", "does", "s", "it", "them", "its", "entry", "a_parameter")
+_ONE = ("is", "was", "does", "s", "it", "it", "its", "entry", "a parameter")
+_SEVERAL = ("are", "were", "do", "", "they", "them", "their", "entries", "parameters")
 
 
 def listed(items: list) -> str:
@@ -30,7 +26,8 @@ def listed(items: list) -> str:
 
 def worded(template: str, items: list, **fields) -> str:
     """``template`` said of ``items``: ``{names}`` lists them and ``{is}``, ``{it}``, ... agree in number."""
-    return template.format(names=listed(items), **{k: v[len(items) > 1] for k, v in _AGREEMENT.items()}, **fields)
+    words = dict(zip(_WORDS, _SEVERAL if len(items) > 1 else _ONE))
+    return template.format(names=listed(items), **words, **fields)
 
 
 def described(tensors: list[torch.Tensor]) -> str:
@@ -162,12 +159,6 @@ def held(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in opt.param_groups for p in group["params"]]
 
 
-_DATA = (
-    "the optimizer's {entry} {names} ({what}) {does} not require grad: {it} {is} data, not {a_parameter}, and "
-    "stepping {them} does nothing. Hand the optimizer the weights and biases."
-)
-
-
 def optimizer_problems(opt, skip=()) -> list[str]:
     """An optimizer's problems, one a line: learning rates that cannot train, entries that do not require
     grad (data, not parameters; ids in ``skip`` left out). A TypeError if ``opt`` is no optimizer."""
@@ -177,7 +168,11 @@ def optimizer_problems(opt, skip=()) -> list[str]:
     problems = list(dict.fromkeys(problem for problem in rates if problem))
     data = [i for i, p in enumerate(held(opt)) if not p.requires_grad and id(p) not in skip]
     if data:
-        problems.append(worded(_DATA, data, what=described([held(opt)[i] for i in data])))
+        template = (
+            "the optimizer's {entry} {names} ({what}) {does} not require grad: {it} {is} data, not {a_parameter}, "
+            "and stepping {them} does nothing. Hand the optimizer the weights and biases."
+        )
+        problems.append(worded(template, data, what=described([held(opt)[i] for i in data])))
     return problems
 
 
@@ -198,9 +193,7 @@ def optimizer(opt, parameters=None, data: torch.Tensor | None = None) -> None:
         raise ValueError(problems[0])
     ids = {id(p) for p in parameters or ()}
     if ids and not any(id(p) in ids for p in tensors):
-        raise ValueError(
-            f"the optimizer holds none of the model's parameters, so its steps cannot change the model; {EXAMPLE}"
-        )
+        raise ValueError(f"the optimizer holds none of the model's parameters, so it cannot train the model; {EXAMPLE}")
 
 
 def data_matrix(x: torch.Tensor, name: str = "x") -> torch.Tensor:
@@ -246,20 +239,15 @@ def first_forward(model, x: torch.Tensor, name: str = "x", optimizer=None) -> to
         output = model(x)
     except RuntimeError as error:
         if isinstance(model, torch.nn.Module):
-            parameter = next(model.parameters(), None)
-        else:
-            tensors = held(optimizer) if isinstance(optimizer, torch.optim.Optimizer) else []
-            parameter = tensors[0] if tensors else None
-        problem = None if parameter is None else _mismatch(x, parameter, name, str(error))
+            tensors = list(model.parameters())
+        else:  # the callers have checked the optimizer, if any
+            tensors = [] if optimizer is None else held(optimizer)
+        problem = _mismatch(x, tensors[0], name, str(error)) if tensors else None
         if problem is None:
             raise
         raise ValueError(problem) from error
     reconstruction_shape(output, x)
     return output
-
-
-# How a tensor is converted to each floating-point dtype, as a learner would write it.
-_CONVERSIONS = {torch.float32: "float()", torch.float64: "double()", torch.float16: "half()"}
 
 
 def _mismatch(x: torch.Tensor, parameter: torch.Tensor, name: str, error: str) -> str | None:
@@ -269,8 +257,9 @@ def _mismatch(x: torch.Tensor, parameter: torch.Tensor, name: str, error: str) -
         f"the model's first parameter dtype {parameter.dtype} and shape {tuple(parameter.shape)}"
     )
     if x.dtype != parameter.dtype and "type" in error.lower():
-        to_model = _CONVERSIONS.get(parameter.dtype, f"to({parameter.dtype})")
-        to_data = _CONVERSIONS.get(x.dtype, f"to({x.dtype})")
+        conversions = {torch.float32: "float()", torch.float64: "double()", torch.float16: "half()"}
+        to_model = conversions.get(parameter.dtype, f"to({parameter.dtype})")
+        to_data = conversions.get(x.dtype, f"to({x.dtype})")
         return (
             f"{what}. Give both one dtype: convert the data with {name}.{to_model}, "
             f"or the model with model.{to_data} (torch: {error})"

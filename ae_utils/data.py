@@ -1,8 +1,6 @@
-"""The course's data: MNIST and Fashion-MNIST read from their files (``load_images``), images served
-item by item (``ImageDataset``) and the learner's correlated data (``correlated_data``). Every file's
-MD5 is checked against torchvision's list before it is decoded or downloaded into place; a bad file is
-``DatasetCorrupt``, never used nor downloaded over. MNIST and Fashion-MNIST share file names: the other
-set's files are passed over as "not found"."""
+"""The course's data: MNIST and Fashion-MNIST from MD5-checked files (``load_images``; a bad file is never used
+nor downloaded over; the other set's files, of the same names, are "not found"), images served item by item
+(``ImageDataset``) and the learner's correlated data (``correlated_data``)."""
 
 from __future__ import annotations
 
@@ -112,13 +110,6 @@ def load_images(
     return torch.from_numpy(images.astype(np.float32)).div_(255), torch.from_numpy(labels.astype(np.int64))
 
 
-def locate(name: str, split: str, root: str | os.PathLike | None = None, download: bool = True) -> tuple[Path, Path]:
-    """The paths of a split's two gzipped IDX files (images, labels), found and checked as ``load_images``
-    finds them; for code that reads the files itself (torchvision's ``MNIST``)."""
-    where, files, _ = _find_split(name, split, root, download)
-    return where / files[0], where / files[1]
-
-
 def _find_split(name, split, root, download) -> tuple[Path, tuple[str, str], list[bytes]]:
     """The folder holding the split, its two file names and their checked, decompressed contents."""
     _one_of("name", name, "data set", SPECS)
@@ -193,11 +184,9 @@ def _checked_bytes(path: Path, name: str) -> bytes:
         return content
     if owner is not None and owner[0] != name:
         raise _AnotherSets(f"{owner[0]}'s {owner[1]}")
-    fix = (
-        f"It is {name}'s {owner[1]} under another name: rename it, or put the right file there."
-        if owner
-        else "Delete it and run again to download a fresh copy, or put a good copy of the file there."
-    )
+    fix = "Delete it and run again to download a fresh copy, or put a good copy of the file there."
+    if owner:
+        fix = f"It is {name}'s {owner[1]} under another name: rename it, or put the right file there."
     raise DatasetCorrupt(
         f"{path} is corrupt or truncated: its MD5 is {_md5(data)}, expected {SPECS[name].md5[path.name]} (the MD5 "
         f"torchvision lists for {path.name}). It was not used. {fix}"
@@ -231,11 +220,7 @@ def _download(spec: _Spec, files: tuple[str, str], folders: list[Path]) -> tuple
         target = folder / spec.folder / "raw"
         made = [path for path in (target, *target.parents) if not path.exists()]
         try:
-            try:
-                target.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                errors.append(f"cannot create {target}: {err}")
-                continue
+            target.mkdir(parents=True, exist_ok=True)
             if not os.access(target, os.W_OK):
                 errors.append(f"{target} is not writable")
                 continue
@@ -244,6 +229,8 @@ def _download(spec: _Spec, files: tuple[str, str], folders: list[Path]) -> tuple
                 if problem:
                     return None, f"failed: {problem}"
             return target, ""
+        except OSError as err:  # from mkdir: _download_file reports its own errors
+            errors.append(f"cannot create {target}: {err}")
         finally:  # Ctrl-C included: remove the folders made here, deepest first, as long as they are empty
             with suppress(OSError):
                 for new_folder in made:
@@ -293,11 +280,10 @@ def _not_found_message(name: str, split: str, looked: list[str], problem: str) -
 
 
 class ImageDataset(torch.utils.data.Dataset):
-    """Image tensors served item by item, as torchvision's MNIST serves them: ``images`` (N, H, W) floats,
-    whole multiples of 1/255 in [0, 1] (as ``ae.load_images`` returns them), ``labels`` (N,) class indices.
-    Item ``i`` is ``(transform(image), label)``, the image an 8-bit greyscale PIL image that ``ToTensor``
-    turns back into the same floats, so the answer's ``DataLoader`` loop runs on the split ``load_images``
-    read (torchvision's ``MNIST`` needs all four files). Taught in notebook 03, section 3."""
+    """Images served item by item as torchvision's MNIST serves them (it needs all four files), for the answer's
+    ``DataLoader`` loop: ``images`` (N, H, W) as ``load_images`` returns them, ``labels`` (N,) class indices. Item
+    ``i`` is ``(transform(image), label)``, the image an 8-bit greyscale PIL image that ``ToTensor`` turns back into
+    the same floats. Taught in notebook 03, section 3."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform=None) -> None:
         self.images = _as_bytes(images)

@@ -9,14 +9,9 @@ from . import checks
 
 
 def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-    """The learner's linear autoencoder as four raw tensors, drawn from a standard normal.
-
-    Drawn in the question's order and shapes: ``wEncoder (D, k)``, ``wDecoder (k, D)``,
-    ``bEncoder (k,)``, ``bDecoder (1, D)``; all require grad. ``raw_linear_ae_forward(params)`` turns them into
-    the forward function ``x -> reconstruction``.
-
-    Taught in notebook 01, section 4.
-    """
+    """The learner's linear autoencoder as four raw tensors drawn from a standard normal in the question's order
+    and shapes, ``wEncoder (D, k)``, ``wDecoder (k, D)``, ``bEncoder (k,)``, ``bDecoder (1, D)``, all requiring
+    grad; ``raw_linear_ae_forward`` gives its forward function. Taught in notebook 01, section 4."""
     features, hidden = checks.whole_number("features", features), checks.whole_number("hidden", hidden)
     shapes = {
         "wEncoder": (features, hidden),
@@ -28,10 +23,7 @@ def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | N
 
 
 def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
-    """The forward function ``x -> reconstruction`` of a ``raw_linear_ae``.
-
-    Taught in notebook 01, section 4.
-    """
+    """The forward function ``x -> reconstruction`` of a ``raw_linear_ae``. Taught in notebook 01, section 4."""
     if not isinstance(params, dict):
         raise TypeError(f"params must be the dict that raw_linear_ae() returns, got {type(params).__name__}")
     missing = {"wEncoder", "bEncoder", "wDecoder", "bDecoder"} - set(params)
@@ -42,14 +34,10 @@ def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
 
 
 def mlp_autoencoder(logits: bool = False, code: int = 32) -> nn.Sequential:
-    """The answer's MNIST autoencoder, module for module: ``nn.Sequential(encoder, decoder)``.
-
-    The encoder is ``Flatten`` and 784-256-64-``code``, a sigmoid after the first two layers only (the code is
-    linear); the decoder mirrors it and ends in a sigmoid (left out with ``logits=True``, for
-    ``nn.BCEWithLogitsLoss``) and ``Unflatten`` to (N, 28, 28). ``model[0]`` is the encoder, ``model[1]`` the decoder.
-
-    Taught in notebook 03, section 2.
-    """
+    """The answer's MNIST autoencoder, module for module: ``nn.Sequential(encoder, decoder)``. The encoder is
+    ``Flatten`` and 784-256-64-``code``, a sigmoid after the first two layers only (the code is linear); the decoder
+    mirrors it, then a sigmoid (left out with ``logits=True``, for ``nn.BCEWithLogitsLoss``) and ``Unflatten`` to
+    (N, 28, 28). Taught in notebook 03, section 2."""
     logits, code = checks.flag("logits", logits), checks.whole_number("code", code)
     encoder = nn.Sequential(
         nn.Flatten(),

@@ -65,13 +65,9 @@ def plot_losses(
     title: str | None = None,
     ylabel: str = "MSE loss",
 ):
-    """Plot loss against step for one run or several, and return the Axes.
-
-    runs: a ``History`` or a list of losses; a list of those; a dict label -> run; or a 2-D array or
-    tensor, one run per row. floor: drawn as a dashed line (the Eckart-Young floor, say); log: log scale.
-
-    Taught in notebook 01, section 5.
-    """
+    """Plot loss against step for one run or several, and return the Axes. runs: a ``History`` or a list of losses;
+    a list of those; a dict label -> run; or a 2-D array or tensor, one run per row. floor: drawn as a dashed line
+    (the Eckart-Young floor, say); log: log scale. Taught in notebook 01, section 5."""
     pairs = _as_runs(runs, labels)
     if all(len(losses) == 0 for _, losses in pairs):
         raise ValueError("there is nothing to plot: every run is empty")
@@ -118,13 +114,9 @@ def _image_row(i: int, row) -> np.ndarray:
 def image_grid(
     rows: Sequence, row_labels: Sequence[str] | None = None, *, title: str | None = None, scale: float = 0.9
 ):
-    """Draw rows of images as a grid and return the figure.
-
-    rows: a list of rows, each a tensor or NumPy array (n, H, W) or (n, 1, H, W) of values in [0, 1]
-    (or uint8 pixels 0..255). row_labels: one per row, at its left; scale: inches per image.
-
-    Taught in notebook 03, sections 1 and 4.
-    """
+    """Draw rows of images as a grid and return the figure. rows: a list of rows, each a tensor or NumPy array
+    (n, H, W) or (n, 1, H, W) of values in [0, 1] (or uint8 pixels 0..255). row_labels: one per row, at its left;
+    scale: inches per image. Taught in notebook 03, sections 1 and 4."""
     if isinstance(rows, (torch.Tensor, np.ndarray)) and rows.ndim == 3:
         raise TypeError(
             f"rows must be a list of image tensors, one per row, got one {type(rows).__name__} of shape "

@@ -14,10 +14,7 @@ DEVICE_VARIABLE = "AE_DEVICE"
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, NumPy and torch (CPU and every GPU) with ``seed``.
-
-    Taught in the set-up cell of every notebook.
-    """
+    """Seed Python's ``random``, NumPy and torch (CPU and every GPU). Taught in the set-up cell of every notebook."""
     seed = checks.whole_number("seed", seed, 0, why="NumPy cannot use negative seeds")
     if seed >= 2**32:
         raise ValueError(f"seed must lie in [0, 2**32), got {seed}; NumPy cannot use larger seeds")
@@ -30,30 +27,22 @@ def _device_from_environment(wanted: str) -> torch.device:
     """The device ``AE_DEVICE`` names (in any case), if the course can use it and this machine has it."""
     cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
     count = {"cpu": 1, "cuda": cuda, "mps": int(torch.backends.mps.is_available())}  # devices of each kind here
+    setting = f"{DEVICE_VARIABLE}={wanted!r}"
     try:
         device = torch.device(wanted.lower())
     except RuntimeError:  # not a device name at all
         device = None
     if device is None or device.type not in count:
-        raise ValueError(
-            f"{DEVICE_VARIABLE}={wanted!r} is not a device the course can use; use cpu, cuda, cuda:0 or mps"
-        )
+        raise ValueError(f"{setting} is not a device the course can use; use cpu, cuda, cuda:0 or mps")
     if (device.index or 0) >= count[device.type]:
-        raise ValueError(
-            f"{DEVICE_VARIABLE}={wanted!r} asks for a device this machine does not have; "
-            f"unset {DEVICE_VARIABLE} to choose automatically"
-        )
+        raise ValueError(f"{setting} asks for a device this machine does not have: unset it to choose automatically")
     return device
 
 
 def pick_device(verbose: bool = True) -> torch.device:
-    """Choose where tensors live: CUDA if present, then Apple's MPS, then the CPU.
-
-    The environment variable ``AE_DEVICE`` (for example ``cpu``) overrides the choice.
-    With ``verbose`` the choice is printed once, with the reason.
-
-    Taught in the set-up cell of notebook 03.
-    """
+    """Choose where tensors live: CUDA if present, then Apple's MPS, then the CPU; the environment variable
+    ``AE_DEVICE`` (for example ``cpu``) overrides the choice. With ``verbose`` the choice is printed, with the reason.
+    Taught in the set-up cell of notebook 03."""
     checks.flag("verbose", verbose)
     wanted = os.environ.get(DEVICE_VARIABLE, "").strip()
     if wanted:

@@ -36,9 +36,8 @@ answer's 10: a check that it runs (seconds), not a measurement.
 from __future__ import annotations
 
 import argparse
-import gzip
 import math
-import shutil
+import struct
 import sys
 import tempfile
 import time
@@ -53,7 +52,7 @@ if __package__ in (None, ""):  # run as a file, python benchmarks/mnist_training
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ae_utils as ae  # noqa: E402
-from ae_utils.data import locate  # noqa: E402
+from ae_utils.data import IMAGES_MAGIC, LABELS_MAGIC, SPLITS  # noqa: E402
 from benchmarks.graphed_training import train_graphed  # noqa: E402
 
 ROUNDS = 4  # the throughput runs take turns, a quarter epoch at a time
@@ -69,15 +68,17 @@ QUICK = {"train": 2048, "test": 1000, "epochs": 2}  # --quick: a check that it r
 
 
 def torchvision_dataset(name: str, folder: Path, n: int | None = None):
-    """torchvision's own dataset class over decompressed copies of the checked local files
-    (its first ``n`` images when given)."""
+    """torchvision's own dataset class (its first ``n`` images when given) over IDX files written back,
+    byte for byte, from the splits ``ae.load_images`` found and checked (torchvision reads all four files)."""
     cls = tv_datasets.MNIST if name == "mnist" else tv_datasets.FashionMNIST
     raw = folder / cls.__name__ / "raw"
     raw.mkdir(parents=True)
-    for split in ("train", "test"):
-        for path in locate(name, split):
-            with gzip.open(path) as source, open(raw / path.name.removesuffix(".gz"), "wb") as target:
-                shutil.copyfileobj(source, target)
+    for split, files in SPLITS.items():
+        images, labels = ae.load_images(name, split)
+        arrays = [images.mul(255).round().to(torch.uint8), labels.to(torch.uint8)]
+        for file, array, magic in zip(files, arrays, (IMAGES_MAGIC, LABELS_MAGIC)):
+            header = struct.pack(f">{1 + array.ndim}I", magic, *array.shape)  # IDX: magic number, then dimensions
+            (raw / file.removesuffix(".gz")).write_bytes(header + array.numpy().tobytes())
     dataset = cls(str(folder), train=True, download=False, transform=transforms.ToTensor())
     return dataset if n is None else torch.utils.data.Subset(dataset, range(n))
 

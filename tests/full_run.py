@@ -2,12 +2,11 @@
 training split. Used by tests/test_full_run.py; README, "The full run".
 
 The test seam lives here, not in ae_utils: a first code cell, added to a copy of the notebook before it
-runs, replaces ``ae.load_images`` (and ``ae_utils.data.locate``, for code that reads the files itself) with
-a stand-in that serves MNIST's test split, which these machines have, for both splits: ``("mnist",
-"train")`` gives the first ``STAND_IN_TRAIN`` digits of the quick run's shuffled 8,000 training digits,
-``("mnist", "test")`` the quick run's 2,000 held-out ones, so the two never overlap and the full run's
-training loops, counted in epochs, take seconds. Every other call reaches the real function, checks included
-(a misspelled split or data set name fails as it would for a learner).
+runs, replaces ``ae.load_images`` with a stand-in that serves MNIST's test split, which these machines have,
+for both splits: ``("mnist", "train")`` gives the first ``STAND_IN_TRAIN`` digits of the quick run's shuffled
+8,000 training digits, ``("mnist", "test")`` the quick run's 2,000 held-out ones, so the two never overlap and
+the full run's training loops, counted in epochs, take seconds. Every other call reaches the real function,
+checks included (a misspelled split or data set name fails as it would for a learner).
 
 Asserts that only MNIST's 60,000 training digits make true are rewritten before their cell runs into a
 check that records a miss and lets the cell go on (``without_asserts``); every other error fails, and a cell
@@ -40,7 +39,7 @@ def _install_stand_in(digits):
     import ae_utils.data
     import torch
 
-    real_load, real_locate = ae_utils.data.load_images, ae_utils.data.locate
+    real_load = ae_utils.data.load_images
 
     def load_images(name, split, root=None, download=True):
         if name != "mnist" or split not in ("train", "test"):
@@ -50,11 +49,7 @@ def _install_stand_in(digits):
         rows = order[:digits] if split == "train" else order[8000:]
         return images[rows], labels[rows]
 
-    def locate(name, split, root=None, download=True):
-        return real_locate(name, "test" if (name, split) == ("mnist", "train") else split, root, download)
-
     ae_utils.load_images = ae_utils.data.load_images = load_images
-    ae_utils.data.locate = locate
 
 
 _install_stand_in({digits})

@@ -442,24 +442,6 @@ def test_real_fashion_mnist_train_split(real_folders):
     assert 0.28 < images.mean().item() < 0.29
 
 
-def test_locate_returns_the_checked_files_load_images_reads(tmp_path, monkeypatch):
-    files = split_files("test")
-    trust(monkeypatch, "mnist", files)
-    folder = write(tmp_path / "root", files)
-    assert data.locate("mnist", "test", root=folder, download=False) == (
-        folder / TEST_FILES[0],
-        folder / TEST_FILES[1],
-    )
-
-
-def test_locate_refuses_a_corrupt_file(tmp_path, monkeypatch):
-    files = split_files("test")
-    trust(monkeypatch, "mnist", files)
-    folder = write(tmp_path / "root", {**files, TEST_FILES[0]: files[TEST_FILES[0]][:-10]})
-    with pytest.raises(DatasetCorrupt, match="MD5"):
-        data.locate("mnist", "test", root=folder, download=False)
-
-
 # ---------------------------------------------------------------- wrong types name the argument (issue 11)
 
 WRONG = {"None": None, "ndarray": np.ones((2, 2), dtype=np.float32), "list": [1.0, 2.0], "float": 2.5}
