@@ -75,13 +75,11 @@ def _golden_minimum(f, lo: float, hi: float, iterations: int = 40) -> tuple[floa
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fa, fb = f(a), f(b)
     for _ in range(iterations):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - ratio * (hi - lo)
+        if fa < fb:  # the minimum lies in [lo, b]: the old b is the upper end, the old a its inner point
+            hi, b, fb, a = b, a, fa, b - ratio * (b - lo)
             fa = f(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + ratio * (hi - lo)
+        else:  # in [a, hi]: the old a is the lower end, the old b its inner point
+            lo, a, fa, b = a, b, fb, a + ratio * (hi - a)
             fb = f(b)
     return (a, fa) if fa < fb else (b, fb)
 
