@@ -1,18 +1,16 @@
 """Why does my loss not change? ``check_setup`` takes a training set-up through a few steps, says in
-plain words what stops it from learning, and puts everything back. Its three parts: the problems seen
-before any step (``_static_problems``), a snapshot that restores what the steps change (``_snapshot``),
-and the problems seen while stepping (``_watching`` records them, ``_observed_problems`` reads them)."""
+plain words what stops it from learning, and puts everything back."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gc
 import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -30,64 +28,57 @@ MESSAGES = {
     "ok": "No problems found: all {n} parameters receive gradients, the optimizer holds exactly them, and the loss "
     "went from {first:.4g} to {last:.4g} in {steps} steps.",
     "count": "{n} problem(s) found:",
-    "one_of": "give exactly one of compute_loss= (a function returning the loss) or training_step= (the loop's "
-    "whole step, in the loop's order, returning the loss)",
-    "steps_itself": "compute_loss calls backward() or optimizer.step() itself: it is the loop's whole step. Pass "
-    "it as training_step= (its order is checked too); compute_loss= only computes the loss.",
+    "one_of": "give exactly one of compute_loss= (returns the loss) or training_step= (the loop's whole step)",
+    "steps_itself": "compute_loss calls backward() or optimizer.step() itself: pass it as training_step= instead.",
     # before any step
     "not_leaf": "{names} {was} computed from another tensor (as torch.randn(..., requires_grad=True) * 0.1 is), so "
     "backward() leaves {its} .grad empty and no optimizer can hold {them}: create each as a leaf tensor, "
     "(torch.randn(...) * 0.1).requires_grad_().",
-    "no_grad": "{names} {does} not require grad, so no gradient can reach {them}: create {them} with "
-    "requires_grad=True (or as nn.Parameter).",
+    "no_grad": "{names} {does} not require grad: create {them} with requires_grad=True (or as nn.Parameter).",
     "missing": "{names} {is} not in the optimizer, so optimizer.step() never changes {them}.",
-    "extra": "the optimizer's {entry} {names} ({what}) {is} not among the parameters checked: if {it} {is} data "
-    "made with requires_grad=True, each step changes the data. Hand the optimizer only the parameters.",
+    "extra": "the optimizer's {entry} {names} ({what}) {is} not among the parameters checked: if {it} {is} data made "
+    "with requires_grad=True, each step changes the data. Hand the optimizer only the parameters.",
     # a step that failed
-    "graph_reused": "backward() failed on step {step} with 'Trying to backward through the graph a second time': "
-    "the forward pass ran once, outside the loop, and every step reuses its graph. retain_graph=True silences "
-    "this error but does not fix it: compute the reconstruction (and the loss) inside the loop.",
-    "backward_twice": "backward() failed on step {step} with 'Trying to backward through the graph a second "
-    "time': the step calls backward() twice on one loss. Call it once per step.",
-    "graph_changed": "loss.backward(retain_graph=True) failed on step {step}: its graph, made once outside the "
-    "loop, holds weights that optimizer.step() has changed since. Compute the reconstruction inside the loop.",
-    "step_broke_backward": "loss.backward() failed on step {step} because optimizer.step() ran between the "
-    "forward pass and backward() and changed, in place, weights that backward() needs: call optimizer.step() "
-    "after loss.backward().",
+    "graph_reused": "backward() failed on step {step} with 'Trying to backward through the graph a second time': the "
+    "forward pass ran once, outside the loop, and every step reuses its graph. retain_graph=True silences this error "
+    "but does not fix it: compute the reconstruction (and the loss) inside the loop.",
+    "backward_twice": "backward() failed on step {step} with 'Trying to backward through the graph a second time': "
+    "the step calls backward() twice on one loss. Call it once per step.",
+    "graph_changed": "loss.backward(retain_graph=True) failed on step {step}: its graph, made once outside the loop, "
+    "holds weights that optimizer.step() has changed since. Compute the reconstruction inside the loop.",
+    "step_broke_backward": "loss.backward() failed on step {step}: optimizer.step() ran between the forward pass and "
+    "backward() and changed, in place, weights that backward() needs. Call optimizer.step() after loss.backward().",
     "no_grad_loss": "the loss does not depend on any tensor that requires grad (was it computed under "
     "torch.no_grad(), or from .detach()ed or .item() values?), so backward() has nothing to do.",
     # seen while stepping
     "never_receive": "{names} never receive{s} a gradient: the loss does not depend on {them}.",
-    "no_backward": "no gradient reached any parameter in {n} steps: the loop never calls loss.backward(), or "
-    "calls it on a loss that does not depend on them. Call loss.backward() before optimizer.step().",
-    "never_stepped": "optimizer.step() is never called on this optimizer in {n} steps, so the parameters never "
-    "move: call it after loss.backward() (a loop that steps every few calls needs more steps=).",
-    "step_before_backward": "optimizer.step() runs before loss.backward(), so each step finds no gradient of its "
-    "own (none yet, or the last step's): call loss.backward() first, then optimizer.step().",
-    "cleared": "optimizer.zero_grad() runs between loss.backward() and optimizer.step(), so it clears the "
-    "gradients just computed and step() has none to use: call zero_grad() before the forward pass.",
-    "accumulates": "the gradients are never cleared between steps (no optimizer.zero_grad()), so each backward() "
-    "adds to the gradients of every earlier step: call optimizer.zero_grad() at the start of each step.",
+    "no_backward": "no gradient reached any parameter in {n} steps: the loop never calls loss.backward(), or calls it "
+    "on a loss that does not depend on them. Call loss.backward() before optimizer.step().",
+    "never_stepped": "optimizer.step() is never called on this optimizer in {n} steps, so the parameters never move: "
+    "call it after loss.backward() (a loop that steps every few calls needs more steps=).",
+    "step_before_backward": "optimizer.step() runs before loss.backward(), so each step finds no gradient of its own "
+    "(none yet, or the last step's): call loss.backward() first, then optimizer.step().",
+    "cleared": "optimizer.zero_grad() runs between loss.backward() and optimizer.step(), so it clears the gradients "
+    "just computed and step() has none to use: call zero_grad() before the forward pass.",
+    "accumulates": "the gradients are never cleared between steps (no optimizer.zero_grad()), so each backward() adds "
+    "to the gradients of every earlier step: call optimizer.zero_grad() at the start of each step.",
     # the losses
-    "not_finite": "the loss is {value} at step {at} of {n}: NaN or infinite values in the data, the parameters "
-    "or the loss function (check them with torch.isfinite), or a learning rate far too large, after some steps.",
+    "not_finite": "the loss is {value} at step {at} of {n}: NaN or infinite values in the data, the parameters or the "
+    "loss function (check them with torch.isfinite), or a learning rate far too large, after some steps.",
     "flat_order": _FLAT + "the order of the loop's calls, above, keeps the parameters where they are.",
-    "flat_small_lr": _FLAT + "the learning rate is too small: each step should lower the loss by about "
-    "lr x |gradient|^2 = {decrease:.3g}, too little to show. Try a learning rate 100 to 1000 times larger.",
-    "flat_made_once": _FLAT + "the parameters changed but the loss did not: it is computed from a reconstruction "
-    "made once, before the loop. Compute the reconstruction inside the loop.",
-    "flat_late": _FLAT + "the parameters changed only in the last of the {n} steps, after its loss. A loop that "
-    "steps every few calls needs more steps= to show its loss move.",
+    "flat_small_lr": _FLAT + "the learning rate is too small: each step should lower the loss by about lr x "
+    "|gradient|^2 = {decrease:.3g}, too little to show. Try a learning rate 100 to 1000 times larger.",
+    "flat_made_once": _FLAT + "the parameters changed but the loss did not: it is computed from a reconstruction made "
+    "once, before the loop. Compute the reconstruction inside the loop.",
+    "flat_late": _FLAT + "the parameters changed only in the last of the {n} steps, after its loss. A loop that steps "
+    "every few calls needs more steps= to show its loss move.",
     "flat_unmoved": _FLAT + "no parameter changed, so nothing the optimizer does can reach the loss.",
 }
 
 
 @dataclass
 class SetupReport:
-    """The checker's findings: ``problems`` in plain words, and the losses it saw.
-
-    Taught in notebook 01, section 3.
-    """
+    """The checker's findings: ``problems`` in plain words, and the losses it saw. Taught in notebook 01, section 3."""
 
     problems: list[str] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
@@ -110,14 +101,7 @@ class SetupReport:
     __repr__ = __str__
 
 
-def check_setup(
-    parameters,
-    optimizer: torch.optim.Optimizer,
-    compute_loss: Callable[[], torch.Tensor] | None = None,
-    steps: int = 3,
-    *,
-    training_step: Callable[[], torch.Tensor] | None = None,
-) -> SetupReport:
+def check_setup(parameters, optimizer, compute_loss=None, steps=3, *, training_step=None) -> SetupReport:
     """Check a training set-up and report what stops it from learning.
 
     parameters: what should learn: an ``nn.Module``, a dict ``{"name": tensor}``, or a list.
@@ -129,8 +113,7 @@ def check_setup(
 
     Afterwards the tensors, the module's buffers and modes, every optimizer stepped and its schedulers,
     and the random generators are as they were (not what the step keeps elsewhere, such as a data iterator).
-    Taught in notebook 01, section 3, and exercise 1.
-    """
+    Taught in notebook 01, section 3, and exercise 1."""
     named = _named(parameters)
     checks.optimizer_problems(optimizer)  # refuses what is no optimizer, or a learning rate that is no number
     if (compute_loss is None) == (training_step is None):
@@ -169,7 +152,6 @@ def _named(parameters) -> list[tuple[str, torch.Tensor]]:
     return named
 
 
-# ---------------------------------------------------------------- 1. the set-up, before any step
 def _static_problems(named, optimizer, held_by_others: set[int]) -> list[str]:
     """Tensors that cannot learn or that no optimizer stepped holds, and what the optimizer holds wrongly."""
     held = checks.held(optimizer)
@@ -187,16 +169,15 @@ def _static_problems(named, optimizer, held_by_others: set[int]) -> list[str]:
     return problems
 
 
-# ---------------------------------------------------------------- 2. the snapshot around the trial steps
 @contextlib.contextmanager
 def _snapshot(parameters, tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer, loop: bool):
     """Puts back what the trial steps change; yields the optimizers stepped and a test: has a tensor moved?"""
     module = parameters if isinstance(parameters, nn.Module) else nn.Module()
     values = [(t, t.detach().clone(), t.grad if t.is_leaf else None) for t in tensors]
     buffers = [(b, b.detach().clone(), None) for b in module.buffers()]
-    modes = [(m, m.training) for m in module.modules()]
     optimizers, restores = [optimizer], _restores(optimizer, loop)
     restores += [(np.random.set_state, np.random.get_state()), (random.setstate, random.getstate())]
+    restores += [(functools.partial(setattr, m, "training"), m.training) for m in module.modules()]
 
     def before_step(stepping, args, kwargs) -> None:
         if stepping not in optimizers:  # another optimizer: save it, and what only it holds, before it steps
@@ -219,8 +200,6 @@ def _snapshot(parameters, tensors: list[torch.Tensor], optimizer: torch.optim.Op
                 t.copy_(value)
                 if t.is_leaf:
                     t.grad = grad
-        for m, training in modes:
-            m.training = training
         for restore, state in restores:
             restore(state)
 
@@ -234,7 +213,6 @@ def _restores(optimizer: torch.optim.Optimizer, loop: bool) -> list:
     return [(o.load_state_dict, copy.deepcopy(o.state_dict())) for o in [optimizer, *found.values()]]
 
 
-# ---------------------------------------------------------------- 3. what the trial steps show
 @contextlib.contextmanager
 def _watching(tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer):
     """Records, in order, ("grad", id, nonzero, stale), ("backward",) and ("step", ours, ids, lr x |grad|^2)."""
@@ -252,8 +230,7 @@ def _watching(tensors: list[torch.Tensor], optimizer: torch.optim.Optimizer):
         events.append(("step", stepping is optimizer, {id(p) for _, ps in groups for p in ps}, decrease))
 
     handles = [t.register_hook(arrival(t)) for t in leaves] + [register_optimizer_step_post_hook(stepped)]
-    if leaves:
-        handles.append(register_multi_grad_hook(leaves, lambda grads: events.append(("backward",))))
+    handles.append(register_multi_grad_hook(leaves, lambda grads: events.append(("backward",))))
     try:
         yield events
     finally:

@@ -1,8 +1,5 @@
-"""PCA with ``torch.linalg``, and the tools that compare a linear autoencoder with it.
-
-Computed in float64 on the data divided by a power of two (exactly: PCA is scale-equivariant), so any
-magnitude works, and returned in the input's dtype; variances beyond its range are refused.
-"""
+"""PCA with ``torch.linalg``, and the tools that compare a linear autoencoder with it: in float64 on the data
+divided by a power of two (exactly), so any magnitude works, returned in the input's dtype."""
 
 from __future__ import annotations
 
@@ -14,10 +11,8 @@ from . import checks
 
 
 def covariance(x: torch.Tensor) -> torch.Tensor:
-    """The data's covariance C = (1/N) sum (x - mean)(x - mean)^T, in float64, for ``x`` (N, D).
-
-    Used in notebook 01, Going deeper (the principal directions), and behind ``pca`` (notebook 04, section 1).
-    """
+    """The data's covariance C = (1/N) sum (x - mean)(x - mean)^T, in float64, for ``x`` (N, D). Used in
+    notebook 01, Going deeper (the principal directions), and behind ``pca`` (notebook 04, section 1)."""
     x = checks.data_matrix(x)
     centred = x - x.mean(dim=0)
     return centred.T @ centred / x.shape[0]
@@ -47,9 +42,7 @@ def _largest_first(values: torch.Tensor, vectors: torch.Tensor, scale: float, dt
 def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The top-k principal components of ``x`` (N, D): ``(mean (D,), components (k, D), variances (k,))``,
     orthonormal rows ordered by the variance they keep (dividing by N), each with its largest entry positive.
-
-    Taught in notebook 04, section 1.
-    """
+    Taught in notebook 04, section 1."""
     data, scale = unit_scaled(x)
     k = checks.bottleneck_width(k, data.shape[1])
     values, vectors = torch.linalg.eigh(covariance(data))
@@ -59,10 +52,7 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
     """Project ``x`` onto the span of ``components`` (rows, orthonormal to half the digits of their dtype,
-    as ``pca``'s are) around ``mean``, and back.
-
-    Taught in notebook 04, section 1 (and the slider over k in section 3).
-    """
+    as ``pca``'s are) around ``mean``, and back. Taught in notebook 04, sections 1 and 3 (its slider over k)."""
     for name, value in (("x", x), ("mean", mean), ("components", components)):
         checks.tensor(name, value)
     if components.ndim != 2 or x.shape[-1] != components.shape[1] or mean.shape != (components.shape[1],):
@@ -78,8 +68,7 @@ def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tenso
             "PCA's reconstruction. For any basis of the subspace, orthonormalise it first (torch.linalg.qr) "
             "or use ae.rayleigh_ritz"
         )
-    centred = x - mean
-    return centred @ components.T @ components + mean
+    return (x - mean) @ components.T @ components + mean
 
 
 def _orthonormal_columns(a: torch.Tensor, name: str) -> torch.Tensor:
@@ -97,10 +86,8 @@ def _orthonormal_columns(a: torch.Tensor, name: str) -> torch.Tensor:
 
 def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """The principal angles, in degrees and ascending, between the column spaces of ``a`` (D, k)
-    and ``b`` (D, m): 0 where they share a direction, 90 where they are orthogonal.
-
-    Taught in notebook 04, section 1, and its Going deeper part (same subspace, different basis).
-    """
+    and ``b`` (D, m): 0 where they share a direction, 90 where they are orthogonal. Taught in notebook 04,
+    section 1, and its Going deeper part (same subspace, different basis)."""
     qa, qb = _orthonormal_columns(a, "a"), _orthonormal_columns(b, "b")
     if len(qa) != len(qb):
         raise ValueError(f"the subspaces live in different spaces: {len(qa)} and {len(qb)} rows")
@@ -111,9 +98,7 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The principal components of ``x`` within the column space of ``decoder_weight`` (D, k), ordered and signed
     as ``pca``'s, and their variances: Q R for the eigenvectors R of Q^T C Q (Q an orthonormal basis of it).
-
-    Taught in notebook 04, Going deeper (one Rayleigh-Ritz step).
-    """
+    Taught in notebook 04, Going deeper (one Rayleigh-Ritz step)."""
     checks.tensor("decoder_weight", decoder_weight, "a torch.Tensor (D, k)")
     data, scale = unit_scaled(x)
     if decoder_weight.ndim != 2 or decoder_weight.shape[0] != data.shape[1]:

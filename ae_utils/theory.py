@@ -1,9 +1,5 @@
-"""What theory says a linear autoencoder can reach, and how large a step it can take.
-
-- ``eckart_young_floor``: the lowest ``nn.MSELoss()`` of a k-unit linear autoencoder with biases (Eckart-Young).
-- ``max_stable_lr``: the largest learning rate at which gradient descent can stay in a minimum (2 / its sharpness).
-Both work in float64 on the data divided by a power of two (exactly), so any magnitude float64 holds works.
-"""
+"""What theory says a linear autoencoder can reach (``eckart_young_floor``) and how large a step it can take
+(``max_stable_lr``), both in float64 on the data divided by a power of two (exactly): any magnitude works."""
 
 from __future__ import annotations
 
@@ -24,29 +20,19 @@ SEARCH_LIMIT = 300
 def eckart_young_floor(x: torch.Tensor, k: int) -> float:
     """The lowest ``nn.MSELoss()`` (mean over all N*D entries) that a linear autoencoder with a k-unit
     bottleneck and biases can reach on ``x`` (N, D): (1/D) times the covariance's eigenvalues beyond the k largest.
-
-    Taught in notebook 01, section 5 (the floor), and notebook 04, section 1.
-    """
+    Taught in notebook 01, section 5 (the floor), and notebook 04, section 1."""
     data, scale = unit_scaled(x)
     dim = data.shape[1]
     k = checks.bottleneck_width(k, dim)
     eigenvalues = torch.linalg.eigvalsh(covariance(data))  # at magnitude 1: 1e200's would overflow
     scaled = float(eigenvalues[: dim - k].clamp_min(0).sum()) / dim
-    floor = scaled * scale * scale if scaled else 0.0
+    floor = scaled * scale * scale
     if not math.isfinite(floor):
         raise ValueError(
             f"the floor, {scaled:.3g} x {scale:.3g}**2, lies beyond float64's range; rescale the data first "
             "(for example x / x.abs().max()): the floor scales with the square of the data"
         )
     return floor
-
-
-def _optimum(mean: torch.Tensor, k: int, scale: float, shift: torch.Tensor) -> list[torch.Tensor]:
-    """A global minimum in the principal axes' coordinates: the top-k axes scaled by ``scale`` and the code
-    offset by ``shift`` (the biases compensate). Every one reconstructs as well; the curvature differs."""
-    basis = torch.eye(len(mean), k, dtype=torch.float64).flip(1)
-    w_encoder, w_decoder = basis * scale, basis.T / scale
-    return [w_encoder, shift - mean @ w_encoder, w_decoder, mean - shift @ w_decoder]
 
 
 def _hessian(variances: torch.Tensor, u: torch.Tensor, params: list[torch.Tensor]):
@@ -89,13 +75,11 @@ def _golden_minimum(f, lo: float, hi: float, iterations: int = 40) -> tuple[floa
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fa, fb = f(a), f(b)
     for _ in range(iterations):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - ratio * (hi - lo)
+        if fa < fb:  # the minimum lies in [lo, b]: the old b is the upper end, the old a its inner point
+            hi, b, fb, a = b, a, fa, b - ratio * (b - lo)
             fa = f(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + ratio * (hi - lo)
+        else:  # in [a, hi]: the old a is the lower end, the old b its inner point
+            lo, a, fa, b = a, b, fb, a + ratio * (hi - a)
             fb = f(b)
     return (a, fa) if fa < fb else (b, fb)
 
@@ -133,13 +117,10 @@ def _flattest(sharpness_at, k: int, low: float, spread: float, rounds: int) -> f
         log_scale, best = _golden_minimum(lambda t: sharpness_at(t, shift), low, low + 8.0)
         width = 4.0 * (spread + min(1.0, math.exp(4.0 - log_scale))) * math.exp(log_scale)
         for i in range(k):
-
-            def along(value: float, i: int = i) -> float:
-                trial = shift.clone()
-                trial[i] = value
-                return sharpness_at(log_scale, trial)
-
-            shift[i], best = _golden_minimum(along, -width, width)
+            entry_i = torch.arange(k) == i
+            shift[i], best = _golden_minimum(
+                lambda v: sharpness_at(log_scale, torch.where(entry_i, v, shift)), -width, width
+            )
         if before - best <= 1e-12 * best:  # a round that no longer flattens: the search has converged
             break
     return best
@@ -151,16 +132,14 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3, *, hessian_produ
 
     Gradient descent is thrown out of a minimum whose Hessian has an eigenvalue above 2 / lr. The minima form
     a family (the code scaled by ``a`` and offset by ``c``: same reconstructions, other curvatures); this
-    returns 2 / the smallest top eigenvalue over it, by golden-section searches over ``a`` and each entry of
-    ``c``, ``rounds`` times at most. For k > 1 mixing the code's units is not searched: the bound is an
-    estimate. Below it a run can still blow up on its way from a far start. Autoencoders of more than
-    ``SEARCH_LIMIT`` parameters are refused. ``hessian_product(params, directions)``, for tests and benchmarks,
-    replaces the written-out Hessian: the products (m, P) of directions (m, P) with the Hessian at [encoder
-    weight (D, k), its bias, decoder weight (k, D), its bias] in x's coordinates.
+    returns 2 / the smallest top eigenvalue over it, searching ``a`` and each entry of ``c`` ``rounds`` times at
+    most (for k > 1 not the code's mixings: an estimate). Below it a run can still blow up from a far start.
+    ``hessian_product(params, directions)`` (tests, benchmarks) replaces the written-out Hessian: the products
+    (m, P) of directions (m, P) with the Hessian at [encoder weight (D, k), its bias, decoder weight (k, D), its
+    bias] in x's coordinates.
 
     Taught in notebook 01, sections 6 and 7 (where training diverges; mean against sum), and its
-    Going deeper part (how the search runs over the family of minima).
-    """
+    Going deeper part (how the search runs over the family of minima)."""
     scaled, unit = unit_scaled(x)
     dim = scaled.shape[1]
     k = checks.bottleneck_width(k, dim)
@@ -176,11 +155,14 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3, *, hessian_produ
             + f"at most {(SEARCH_LIMIT - k) // (2 * k + 1)} features for k={k} (for example a subset of the pixels)"
         )
     mean, hessian, scale, low, spread = _principal_frame(scaled, unit, hessian_product)
-    identity = torch.eye(size, dtype=torch.float64)
+    basis, identity = torch.eye(dim, k, dtype=torch.float64).flip(1), torch.eye(size, dtype=torch.float64)
 
     def sharpness_at(log_a: float, c: torch.Tensor) -> float:
-        hessian_matrix = hessian(_optimum(mean, k, math.exp(log_a), c))(identity)
-        return float(torch.linalg.eigvalsh(hessian_matrix)[-1])
+        """The top eigenvalue of the Hessian at the global minimum whose code, on the top-k principal axes, is
+        scaled by e^log_a and offset by c (the biases compensate)."""
+        w_encoder, w_decoder = basis * math.exp(log_a), basis.T / math.exp(log_a)
+        minimum = [w_encoder, c - mean @ w_encoder, w_decoder, mean - c @ w_decoder]
+        return float(torch.linalg.eigvalsh(hessian(minimum)(identity))[-1])
 
     bound = 2.0 / _flattest(sharpness_at, k, low, spread, rounds)
     if bound / scale / scale < sys.float_info.min:  # from data of about 1e154 on

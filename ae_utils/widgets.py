@@ -1,6 +1,5 @@
-"""Slider panels: move a slider, the model retrains and the picture redraws. Each panel is a drawing
-function (slider values in, a figure out, tested at every slider's limit) and a ``*_panel`` wiring
-sliders to it; the runs come from ``training.train_linear_ae``. Also two players of ready pictures."""
+"""Slider panels: a drawing function (slider values in, a figure out) and a ``*_panel`` wiring sliders to it,
+retraining (``training.train_linear_ae``) and redrawing when one moves. Also two players of ready pictures."""
 
 from __future__ import annotations
 
@@ -27,16 +26,7 @@ SIZE_SLIDERS = {"lr": (1e-3, 1.0, 0.01)}
 _DESCRIPTIONS = {"lr": "learning rate", "steps": "steps", "seed": "seed", "hidden": "hidden units"}
 
 
-def draw_linear_ae_run(
-    x: torch.Tensor,
-    lr: float,
-    steps: int,
-    seed: int,
-    k: int = 1,
-    *,
-    limit: float | None = None,
-    floor: float | None = None,
-):
+def draw_linear_ae_run(x: torch.Tensor, lr: float, steps: int, seed: int, k: int = 1, *, limit=None, floor=None):
     """Retrain the linear autoencoder with these slider values and draw its loss curve with the
     Eckart-Young ``floor``; the title gives ``limit``, the learning rate above which no minimum is
     stable. Both are computed from ``x`` when not given. Returns the figure."""

@@ -154,8 +154,7 @@ def test_parameter_without_requires_grad_is_reported(learner_x):
     optimizer = torch.optim.SGD([p for p in params.values() if p.requires_grad], lr=0.01)
     report = check_setup(params, optimizer, lambda: nn.MSELoss()(reconstruct(learner_x, params), learner_x))
     assert report.problems == [
-        "bDecoder does not require grad, so no gradient can reach it: "
-        "create it with requires_grad=True (or as nn.Parameter)."
+        "bDecoder does not require grad: create it with requires_grad=True (or as nn.Parameter)."
     ]
 
 
@@ -455,8 +454,8 @@ def test_a_step_between_forward_and_backward_that_changes_the_weights_is_named(l
 
     report = check_setup(params, optimizer, training_step=late)
     assert report.problems == [
-        "loss.backward() failed on step 2 because optimizer.step() ran between the forward pass and backward() "
-        "and changed, in place, weights that backward() needs: call optimizer.step() after loss.backward().",
+        "loss.backward() failed on step 2: optimizer.step() ran between the forward pass and backward() "
+        "and changed, in place, weights that backward() needs. Call optimizer.step() after loss.backward().",
         NEVER_CLEARED + ", so each backward() adds to the gradients of every earlier step: call "
         "optimizer.zero_grad() at the start of each step.",
     ]
@@ -863,3 +862,12 @@ def test_a_loss_of_shape_one_is_a_single_number():
     w = torch.tensor([1.0, -2.0], requires_grad=True)
     report = check_setup([w], torch.optim.SGD([w], lr=0.1), lambda: (w * w).sum().reshape(1))
     assert report.ok and report.losses[0] == 5.0 and len(report.losses) == 3
+
+
+def test_a_set_up_with_no_leaf_tensor_to_watch_is_reported_not_crashed():
+    """Every tensor checked computed (not a leaf) and the optimizer holding data: no gradient hook has a tensor."""
+    x = torch.rand(20, 2)
+    w = torch.randn(2, 2, requires_grad=True) * 0.1
+    report = check_setup({"w": w}, torch.optim.SGD([x[:, 0], x[:, 1]], lr=0.01), lambda: (x @ w - x).pow(2).mean())
+    assert report.problems[0].startswith("w was computed from another tensor")
+    assert any("do not require grad: they are data" in p for p in report.problems)
