@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "ae_utils"
 # The package's line budget (wc -l of ae_utils/), a ratchet: issue 17 aims at 1,900 before notebooks 05 and 06
 # add to it; this is what its first step reached (3,161 before), to be lowered as the package shrinks.
-PACKAGE_LINES = 2_212
+PACKAGE_LINES = 2_052
 LONGEST_FUNCTION = 60
 
 
