@@ -59,6 +59,9 @@ def test_an_optimizer_of_another_model_is_refused():
         checks.optimizer(torch.optim.SGD(other.parameters(), lr=0.1), model.parameters(), data)
     # one of the model's parameters is enough (a learner may freeze the rest)
     checks.optimizer(torch.optim.SGD([model[0].weight], lr=0.1), model.parameters(), data)
+    # all of them and a tensor of its own (a learnable scale, say): the model's parameters are there
+    extra = torch.zeros(1, requires_grad=True)
+    checks.optimizer(torch.optim.SGD([*model.parameters(), extra], lr=0.1), model.parameters(), data)
     checks.optimizer(torch.optim.SGD(other.parameters(), lr=0.1))  # no model given: nothing to compare
 
 
