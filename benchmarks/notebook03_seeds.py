@@ -22,11 +22,15 @@ recipe, 3 more of 2 epochs, 9 of the fast recipe. The figures are this machine's
 differently, and the trained weights differ with them.
 
     AE_DATA_DIR=... OMP_NUM_THREADS=1 .venv/bin/python benchmarks/notebook03_seeds.py
+
+With ``--record`` the per-run figures go to ``benchmarks/results/notebook03_seeds.json`` (with the default seeds),
+which notebook 03 reads to print and check the spreads it cites; re-record after changing what the notebook trains.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -40,6 +44,7 @@ if __package__ in (None, ""):  # run as a file, python benchmarks/notebook03_see
 import ae_utils as ae  # noqa: E402
 from benchmarks.notebook04_seeds import nearest_class_mean, network, pca_measures, quick_run_split  # noqa: E402
 
+RECORD = Path(__file__).parent / "results" / "notebook03_seeds.json"
 ANSWER_FIRST_LINE = 0.702496349811554  # the answer's first logged loss, answer_table[0] in the notebook
 
 # figure -> (its format, what the notebook's comments cite or assert for it)
@@ -239,6 +244,7 @@ def answer_rows(data, seeds: list[int]) -> list[dict[str, float]]:
           + ", ".join(f"{value:.4f}" for value in after_2.values()))  # fmt: skip
     spread = max(after_2.values()) / min(after_2.values()) - 1
     rows.append({"cell 17: BCE after 2 epochs, shuffles of seed 0's weights, (max - min) / min": spread})
+    rows.append({"cell 17: BCE after 2 epochs, shuffles 0 to 3 of seed 0's weights": [after_2[s] for s in range(4)]})
     return rows
 
 
@@ -262,11 +268,60 @@ def summary(rows: list[dict[str, float]], fixed: dict[str, float]) -> None:
     for name, (form, cited) in FIXED_CITED.items():
         print(f"{name}: {fixed[name]:{form}} (notebook: {cited})")
     for name, (form, cited) in CITED.items():
-        values = [row[name] for row in rows if name in row]
+        values = [row[name] for row in rows if name in row and not isinstance(row[name], list)]
         if len(values) == 1:
             print(f"{name}: {values[0]:{form}} (notebook: {cited})")
         elif values:
             print(f"{name}: {min(values):{form}} to {max(values):{form}} over {len(values)} (notebook: {cited})")
+
+
+# The figures the record keeps, under the names notebook 03 reads them by
+RECORD_NAMES = {
+    "cell 26: pixel spread after epoch 2 (step 250)": "spread at 250 steps",
+    "cell 26: pixel spread after epoch 4 (step 500)": "spread at 500 steps",
+    "cell 26: own digit, most over epochs 1 to 8": "own digit, most through 1,000 steps",
+    "cell 26: own digit after epoch 20": "own digit at 2,500 steps",
+    "cell 56: nearest mean in the codes' plane": "plane accuracy",
+    "cell 58: PCA's MSE / the code's, 32 numbers": "PCA's MSE / the code's",
+    "cell 58: nearest mean on the code's 32 numbers": "code accuracy",
+    "cell 64: output / input MSE at noise 0.5": "output / input MSE at noise 0.5",
+    "cell 64: output / input MSE at noise 0.2": "output / input MSE at noise 0.2",
+    "cell 64: output's MSE at noise 0 / input's at 0.2": "output's MSE at noise 0 / input's at 0.2",
+    "cell 66: two numbers' BCE, the way to the average digit": "plane's way to the average digit",
+    "cell 66: the fast model's held-out BCE": "held-out BCE",
+    "cell 56: nearest mean in the pixels' PCA plane": "PCA plane accuracy",
+    "cell 58: nearest mean on PCA's 32 numbers": "PCA accuracy",
+    "cell 58: nearest mean on the 784 pixels": "pixel accuracy",
+    "cell 26: largest pixel spread across the held-out digits": "digits' spread",
+}
+
+
+def record(fixed: dict[str, float], answer: list[dict], shuffles: list[float], fast: list[dict], args) -> None:
+    """Writes the figures of each run as JSON, under RECORD_NAMES: notebook 03 reads them."""
+
+    def per_run(rows: list[dict]) -> dict[str, list[float]]:
+        return {RECORD_NAMES[name]: [row[name] for row in rows] for name in rows[0] if name in RECORD_NAMES}
+
+    results = {
+        "made_by": "benchmarks/notebook03_seeds.py --record",
+        "data": "notebook 03's quick run: 8,000 digits of MNIST's test split for training, the other 2,000 held out",
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        # the answer's recipe (Adam at 1e-3, 20 epochs), initial weights and shuffle from each seed
+        "answer recipe": {"seeds": args.answer_seeds, **per_run(answer)},
+        # the same recipe for 2 epochs from seed 0's initial weights, shuffled by seeds 0 to 3
+        "shuffles of seed 0's weights": {"shuffles": [0, 1, 2, 3], "BCE after 2 epochs": shuffles},
+        # the fast recipe (Adam at 1e-2, logit form, 10 epochs): [initial weights' seed, shuffle's seed] of each run
+        "fast recipe": {"runs": [[w, s] for w, s in fast_runs(args)], **per_run(fast)},
+        "no seed": {RECORD_NAMES[name]: value for name, value in fixed.items() if name in RECORD_NAMES},
+    }
+    RECORD.parent.mkdir(exist_ok=True)
+    RECORD.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"recorded in {RECORD}")
+
+
+def fast_runs(args) -> list[tuple[int, int]]:
+    return [(seed, seed) for seed in args.fast_seeds] + [(seed, 0) for seed in args.weights_seeds]
 
 
 def main() -> None:
@@ -274,6 +329,7 @@ def main() -> None:
     parser.add_argument("--answer-seeds", type=int, nargs="*", default=[0, 1, 2, 3], help="weights and shuffle")
     parser.add_argument("--fast-seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4, 5], help="weights and shuffle")
     parser.add_argument("--weights-seeds", type=int, nargs="*", default=[1, 2, 3], help="with shuffle 0")
+    parser.add_argument("--record", action="store_true", help=f"write each run's figures to {RECORD}")
     args = parser.parse_args()
     start = time.perf_counter()
     data = quick_run_split()
@@ -287,10 +343,13 @@ def main() -> None:
     with torch.no_grad():
         print(f"cell 62: the notebook's own start (seed 0) {nn.BCELoss()(first(data[2]), data[2]).item():.3f}; "
               f"the answer's first line {ANSWER_FIRST_LINE:.3f}")  # fmt: skip
-    rows += answer_rows(data, args.answer_seeds)
-    runs = [(seed, seed) for seed in args.fast_seeds] + [(seed, 0) for seed in args.weights_seeds]
-    rows += fast_rows(data, runs, fixed)
+    answer = answer_rows(data, args.answer_seeds)
+    fast = fast_rows(data, fast_runs(args), fixed)
+    rows += answer + fast
     summary(rows, fixed)
+    if args.record:
+        shuffles = answer[-1]["cell 17: BCE after 2 epochs, shuffles 0 to 3 of seed 0's weights"]
+        record(fixed, answer[:-2], shuffles, fast, args)
     print(f"{time.perf_counter() - start:.0f} s in all, {torch.get_num_threads()} thread(s)")
 
 

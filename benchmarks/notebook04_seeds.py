@@ -11,17 +11,26 @@ The quick run's data: 8,000 digits of MNIST's test split for training, the other
 thread, ``steps`` takes about a minute a seed and ``features`` about 25 s.
 
     AE_DATA_DIR=... OMP_NUM_THREADS=1 .venv/bin/python benchmarks/notebook04_seeds.py --seeds 0 1 2 3
+
+With ``--record`` (both parts) the per-seed results go to ``benchmarks/results/notebook04_seeds.json``, which
+notebook 04 reads to print and check the spreads it cites; re-record after changing what the notebook trains:
+
+    AE_DATA_DIR=... OMP_NUM_THREADS=1 .venv/bin/python benchmarks/notebook04_seeds.py --seeds 0 1 2 3 4 --record
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import torch
 from torch import nn, optim
 
 import ae_utils as ae
+
+RECORD = Path(__file__).parent / "results" / "notebook04_seeds.json"
 
 
 def quick_run_split() -> tuple[torch.Tensor, ...]:
@@ -47,7 +56,7 @@ def linear_steps(train_flat: torch.Tensor, k: int, seed: int, max_epochs: int = 
     return history.steps, time.perf_counter() - start
 
 
-def steps(train_x: torch.Tensor, seeds: list[int]) -> None:
+def steps(train_x: torch.Tensor, seeds: list[int]) -> dict[str, list[int]]:
     train_flat = train_x.flatten(1)
     start = time.perf_counter()
     ae.pca(train_flat, 32)
@@ -61,6 +70,7 @@ def steps(train_x: torch.Tensor, seeds: list[int]) -> None:
             print(f"seed {seed}, k = {k:2d}: {count:5,} steps, {seconds:.2f} s ({seconds / pca_seconds:.1f} x PCA's)")
     for k, values in counts.items():
         print(f"k = {k:2d}: {min(values):,} to {max(values):,} steps over seeds {seeds}")
+    return {f"k={k}": values for k, values in counts.items()}
 
 
 def network(train_x: torch.Tensor, code: int, seed: int) -> nn.Module:
@@ -105,8 +115,10 @@ def network_measures(train_x, train_y, test_x, test_y, seed: int) -> dict[str, f
     return measures
 
 
-def features(data: tuple[torch.Tensor, ...], seeds: list[int]) -> None:
-    print(", ".join(f"{name} {value:.4f}" for name, value in pca_measures(*data).items()))
+def features(data: tuple[torch.Tensor, ...], seeds: list[int]) -> dict:
+    """PCA's measures (one value each: PCA does not depend on the seed) and the network's (a list, one per seed)."""
+    pca = pca_measures(*data)
+    print(", ".join(f"{name} {value:.4f}" for name, value in pca.items()))
     rows = []
     for seed in seeds:
         rows.append(network_measures(*data, seed))
@@ -114,18 +126,47 @@ def features(data: tuple[torch.Tensor, ...], seeds: list[int]) -> None:
     for name in rows[0]:
         values = [row[name] for row in rows]
         print(f"{name}: {min(values):.4f} to {max(values):.4f} over seeds {seeds}")
+    return {"pca": pca, "network": {name: [row[name] for row in rows] for name in rows[0]}}
+
+
+def record(seeds: list[int], step_counts: dict, measures: dict, path: Path = RECORD) -> None:
+    """Writes the per-seed results as JSON: notebook 04 reads them, and checks its own seed 0 against them."""
+    pca, network = measures["pca"], measures["network"]
+    results = {
+        "made_by": "benchmarks/notebook04_seeds.py --record",
+        "data": "notebook 04's quick run: 8,000 digits of MNIST's test split for training, the other 2,000 held out",
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "seeds": seeds,
+        # section 3: the steps each linear autoencoder took to come within 1% of the floor, one per seed
+        "linear steps": step_counts,
+        # section 4: held-out MSE per pixel; section 5: nearest-class-mean accuracy on 32 numbers per digit
+        "network": {
+            "MSE k=2": network["network MSE k=2"],
+            "MSE k=32": network["network MSE k=32"],
+            "accuracy k=32": network["NCM code-32"],
+        },  # one value per seed
+        "PCA": {"MSE k=2": pca["PCA MSE k=2"], "MSE k=32": pca["PCA MSE k=32"], "accuracy k=32": pca["NCM PCA-32"]},
+        "pixels": {"accuracy": pca["NCM pixels"]},  # PCA and the pixels do not depend on the seed: one value each
+    }
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"recorded in {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--part", choices=["steps", "features", "both"], default="both")
+    parser.add_argument("--record", action="store_true", help=f"write the results to {RECORD} (needs both parts)")
     args = parser.parse_args()
+    if args.record and args.part != "both":
+        parser.error("--record needs --part both: the record holds both parts for the same seeds")
     data = quick_run_split()
-    if args.part in ("steps", "both"):
-        steps(data[0], args.seeds)
-    if args.part in ("features", "both"):
-        features(data, args.seeds)
+    step_counts = steps(data[0], args.seeds) if args.part in ("steps", "both") else None
+    measures = features(data, args.seeds) if args.part in ("features", "both") else None
+    if args.record:
+        record(args.seeds, step_counts, measures)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """benchmarks/mnist_training.py: the floor does the model's matrix products; the epoch is cut into whole batches."""
 
+import json
 from collections import Counter
 
 import pytest
@@ -9,6 +10,9 @@ from torch.overrides import TorchFunctionMode
 
 from ae_utils import mlp_autoencoder
 from benchmarks.mnist_training import epoch_parts, ratio, speed, step_floor, time_to_target
+from benchmarks.notebook03_seeds import RECORD as RECORD_03
+from benchmarks.notebook03_seeds import RECORD_NAMES
+from benchmarks.notebook04_seeds import RECORD
 
 PRODUCTS = {"mm", "matmul", "__matmul__", "addmm", "bmm", "linear"}
 
@@ -100,3 +104,33 @@ def test_time_to_target_stops_at_the_first_check_at_or_below_it():
     assert steps == 1 and bce <= 10.0 and seconds > 0  # 512 = 4 x 128: one step per part, checked after it
     seconds, bce, steps = time_to_target(images, images[:64], recipe, target=0.0, seed=0, max_epochs=2)
     assert steps == 2 * 4 and bce > 0.0  # never reached: every step of both epochs taken
+
+
+def test_notebook_04s_record_holds_one_value_per_seed_for_each_figure_the_notebook_reads():
+    """benchmarks/results/notebook04_seeds.json, written by notebook04_seeds.py --record, read by notebook 04."""
+    record = json.loads(RECORD.read_text())
+    seeds = record["seeds"]
+    assert seeds[0] == 0 and len(set(seeds)) == len(seeds) >= 5  # seed 0 is the notebook's own run
+    assert set(record["linear steps"]) == {"k=2", "k=8", "k=32"}
+    assert set(record["network"]) == set(record["PCA"]) == {"MSE k=2", "MSE k=32", "accuracy k=32"}
+    for per_seed in [*record["linear steps"].values(), *record["network"].values()]:
+        assert len(per_seed) == len(seeds)
+    assert all(count % 32 == 0 for counts in record["linear steps"].values() for count in counts)  # whole passes
+    assert all(0 < value < 1 for value in [*record["PCA"].values(), record["pixels"]["accuracy"]])
+    notebook = (RECORD.parents[2] / "notebooks" / "04_linear_autoencoder_versus_pca.ipynb").read_text()
+    assert "../benchmarks/results/notebook04_seeds.json" in notebook
+
+
+def test_notebook_03s_record_holds_one_value_per_run_for_each_figure_the_notebook_reads():
+    """benchmarks/results/notebook03_seeds.json, written by notebook03_seeds.py --record, read by notebook 03."""
+    record = json.loads(RECORD_03.read_text())
+    answer, fast = record["answer recipe"], record["fast recipe"]
+    assert answer["seeds"][0] == 0 and fast["runs"][0] == [0, 0]  # the first run of each is the notebook's own
+    assert record["shuffles of seed 0's weights"]["shuffles"][0] == 0
+    assert len(record["shuffles of seed 0's weights"]["BCE after 2 epochs"]) == 4
+    figures = {*answer, *fast, *record["no seed"]} - {"seeds", "runs"}
+    assert figures == set(RECORD_NAMES.values())
+    assert all(len(values) == len(answer["seeds"]) for values in answer.values())
+    assert all(len(values) == len(fast["runs"]) for values in fast.values())
+    notebook = (RECORD_03.parents[2] / "notebooks" / "03_sequential_autoencoder_on_mnist.ipynb").read_text()
+    assert "../benchmarks/results/notebook03_seeds.json" in notebook
