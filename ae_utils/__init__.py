@@ -3,9 +3,10 @@ training, pca, theory, diagnose, plots, widgets and reproducibility; ``checks`` 
 module uses (importable, not part of what notebooks call)."""
 
 from . import plots, widgets
+from .corruption import corrupt
 from .data import ImageDataset, correlated_data, load_images
 from .diagnose import SetupReport, check_setup
-from .models import mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
+from .models import conv_autoencoder, mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
 from .pca import covariance, pca, pca_reconstruct, principal_angles, rayleigh_ritz
 from .plots import plot_losses
 from .reproducibility import pick_device, seed_everything
@@ -20,7 +21,9 @@ __all__ = [
     "SetupReport",
     "TrainingDiverged",
     "check_setup",
+    "conv_autoencoder",
     "correlated_data",
+    "corrupt",
     "covariance",
     "eckart_young_floor",
     "evaluate",

@@ -57,3 +57,31 @@ def mlp_autoencoder(logits: bool = False, code: int = 32) -> nn.Sequential:
         nn.Unflatten(1, (28, 28)),
     )
     return nn.Sequential(encoder, decoder)
+
+
+def conv_autoencoder(logits: bool = False, code: int = 32) -> nn.Sequential:
+    """A convolutional autoencoder for 28 x 28 images, called like ``mlp_autoencoder`` ((N, 28, 28) in and out):
+    two 3 x 3 convolutions of stride 2 (16, then 32 channels; ReLU after each) and a linear layer to the
+    ``code``; the decoder mirrors it with transposed convolutions, then a sigmoid (left out with ``logits=True``).
+    Taught in notebook 05, section 2."""
+    logits, code = checks.flag("logits", logits), checks.whole_number("code", code)
+    encoder = nn.Sequential(
+        nn.Unflatten(1, (1, 28)),  # (N, 28, 28) => (N, 1, 28, 28): one channel
+        nn.Conv2d(1, 16, 3, stride=2, padding=1),  # => (N, 16, 14, 14)
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1),  # => (N, 32, 7, 7)
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32 * 7 * 7, code),
+    )
+    decoder = nn.Sequential(
+        nn.Linear(code, 32 * 7 * 7),
+        nn.ReLU(),
+        nn.Unflatten(1, (32, 7, 7)),
+        nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1),  # => (N, 16, 14, 14)
+        nn.ReLU(),
+        nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1),  # => (N, 1, 28, 28)
+        *([] if logits else [nn.Sigmoid()]),
+        nn.Flatten(1, 2),  # => (N, 28, 28)
+    )
+    return nn.Sequential(encoder, decoder)

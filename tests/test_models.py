@@ -207,3 +207,46 @@ def test_forward_names_each_missing_parameter(name):
     del params[name]
     with pytest.raises(KeyError, match=rf"params lacks \['{name}'\]; make them with raw_linear_ae\(\)"):
         raw_linear_ae_forward(params)
+
+
+# ---------------------------------------------------------------- conv_autoencoder
+@pytest.mark.parametrize("logits", [False, True])
+def test_conv_autoencoder_maps_images_to_images_through_its_code(logits):
+    from ae_utils import conv_autoencoder
+
+    torch.manual_seed(0)
+    model = conv_autoencoder(logits=logits, code=5)
+    x = torch.rand(3, 28, 28)
+    assert model[0](x).shape == (3, 5) and model(x).shape == (3, 28, 28)
+    inside = bool(((model(x) > 0) & (model(x) < 1)).all())
+    assert inside != logits or logits  # a sigmoid output lies in (0, 1)
+    assert isinstance(model[1][-2], nn.Sigmoid) != logits
+
+
+def test_conv_autoencoder_parameter_count_is_the_layers_sum():
+    from ae_utils import conv_autoencoder
+
+    by_layer = [1 * 16 * 9 + 16, 16 * 32 * 9 + 32, 32 * 7 * 7 * 32 + 32, 32 * 32 * 7 * 7 + 32 * 7 * 7]
+    by_layer += [32 * 16 * 9 + 16, 16 * 1 * 9 + 1]
+    assert sum(p.numel() for p in conv_autoencoder().parameters()) == sum(by_layer) == 111_521
+
+
+def test_conv_autoencoder_is_convolutional_each_code_unit_sees_the_whole_image_and_each_pixel_its_neighbours():
+    from ae_utils import conv_autoencoder
+
+    model = conv_autoencoder(logits=True)
+    x = torch.zeros(1, 28, 28, requires_grad=True)
+    model[0](x)[0, 0].backward()
+    assert bool((x.grad != 0).any()) and x.grad.shape == (1, 28, 28)
+    first = model[0][1]
+    assert isinstance(first, nn.Conv2d) and first.kernel_size == (3, 3) and first.stride == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "bad, error", [({"code": 0}, ValueError), ({"code": 2.5}, TypeError), ({"logits": 1}, TypeError)]
+)
+def test_conv_autoencoder_refuses_what_mlp_autoencoder_refuses(bad, error):
+    from ae_utils import conv_autoencoder
+
+    with pytest.raises(error, match="code|logits"):
+        conv_autoencoder(**bad)
