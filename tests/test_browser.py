@@ -25,6 +25,7 @@ NOTEBOOKS_WITH_SLIDERS = [
     "02_autoencoder_as_nn_module.ipynb",
     "03_sequential_autoencoder_on_mnist.ipynb",
     "04_linear_autoencoder_versus_pca.ipynb",
+    "05_convolutional_and_denoising_autoencoders.ipynb",
 ]
 CHROMIUM_FLAGS = [
     "--no-sandbox",
