@@ -134,3 +134,22 @@ def test_notebook_03s_record_holds_one_value_per_run_for_each_figure_the_noteboo
     assert all(len(values) == len(fast["runs"]) for values in fast.values())
     notebook = (RECORD_03.parents[2] / "notebooks" / "03_sequential_autoencoder_on_mnist.ipynb").read_text()
     assert "../benchmarks/results/notebook03_seeds.json" in notebook
+
+
+RECORD_05 = RECORD.parent / "notebook05_seeds.json"
+
+
+def test_notebook_05s_record_holds_one_value_per_seed_for_each_figure_the_notebook_reads():
+    """benchmarks/results/notebook05_seeds.json, written by notebook05_seeds.py --record, read by notebook 05."""
+    from benchmarks.notebook05_seeds import SIGMAS
+
+    record = json.loads(RECORD_05.read_text())
+    seeds = record["seeds"]
+    assert seeds[0] == 0 and len(seeds) == len(set(seeds)) >= 3  # seed 0 is the notebook's own run
+    figures = ["conv MSE", "mlp MSE", "conv MSE moved", "mlp MSE moved", "masked MSE", "denoiser MSE on masked"]
+    figures += [f"{name} MSE at {sigma}" for sigma in SIGMAS for name in ("noisy", "denoiser", "PCA", "blur")]
+    for name in figures:
+        assert len(record[name]) == len(seeds) and all(0 < value < 1 for value in record[name]), name
+    for name in ("noisy", "PCA", "blur", "masked"):  # no training: the same in every run
+        keys = [key for key in figures if key.startswith(name) and "denoiser" not in key]
+        assert all(len(set(record[key])) == 1 for key in keys), name
