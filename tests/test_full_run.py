@@ -13,7 +13,7 @@ others held out). Outputs are not compared. Any error fails the test, except in 
 
 Notebooks 01 and 02 do not read ``CI``, nor does ae_utils: their full run is the very run that nbval executes
 and compares, so they are checked for that instead of being run twice. One that starts reading ``CI`` is
-executed here like notebooks 03 and 04.
+executed here like notebooks 03, 04 and 05.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ FULL_RUN_ONLY = {
         # Section 4: after 10 epochs (320 steps here, 9,380 in the full run) the k = 32 network is still too
         # blurred for a shift of 4 pixels to double its error: 1.7x here, 2.5x after the quick run's 1,250 steps.
         "3c61847a": ["moved_mse > 2 * centred_mse"],
+    },
+    "05": {
+        # section 1: the full run checks it read 60,000 training digits and 10,000 held out (here 2,000 and 2,000)
+        "a28b79ee": ["(60000, 10000)"],
     },
 }
 
