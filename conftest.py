@@ -8,9 +8,15 @@
 pytest_plugins = ["tests.nbval_numbers", "pytester"]
 
 
+# The tests that run whole notebooks again outside nbval: in JupyterLab (the browser test), and without CI
+# (the full-run test). They share one worker.
+WHOLE_NOTEBOOK_RUNS = ("test_browser.py", "test_full_run.py")
+
+
 class TwoHalves:
-    """The browser test, which runs every notebook again in JupyterLab, on one worker; the notebooks under nbval
-    (each one's cells in order, in one kernel) and the unit tests on the other. The two take about as long.
+    """The browser and full-run tests, which run notebooks again, on one worker; the notebooks under nbval (each
+    one's cells in order, in one kernel) and the unit tests on the other. The two take about as long (with five
+    notebooks, in a fresh clone: the full-run tests on the nbval worker made it the slower by about 3 minutes).
     (xdist's --dist loadgroup would say the same with marks, but it cannot rename test ids under pytest 9.2,
     so its groups come apart.)"""
 
@@ -20,7 +26,8 @@ class TwoHalves:
 
         class Scheduling(LoadScopeScheduling):
             def _split_scope(self, nodeid: str) -> str:
-                return "browser" if nodeid.split("::")[0].endswith("test_browser.py") else "notebooks-and-unit-tests"
+                whole = nodeid.split("::")[0].endswith(WHOLE_NOTEBOOK_RUNS)
+                return "browser-and-full-runs" if whole else "notebooks-and-unit-tests"
 
         return Scheduling(config, log)
 
