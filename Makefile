@@ -42,8 +42,9 @@ lab: $(STAMP)
 # the vector kernels `make notebooks` used to store the outputs: a stored number that only this machine's
 # rounding reproduces fails here, on the machine that wrote it. `make test NUMERICS=` runs without.
 NUMERICS ?= ATEN_CPU_CAPABILITY=default
-# -n 2: two workers, the browser and full-run tests on one, the notebooks (each one's cells together and in
-# order in one kernel) and the unit tests on the other (conftest.py's scheduler splits them so).
+# -n 2: two workers, the browser test (and the newest notebook's full run) on one, the notebooks (each one's
+# cells together and in order in one kernel), the other full runs and the unit tests on the other
+# (conftest.py's scheduler splits them so, by measured durations).
 # THREADS=1: one thread per kernel and worker, whatever OMP_NUM_THREADS the shell has. The course's tensors
 # are too small to gain from more, and two workers with two threads each on two cores spin against each
 # other: the suite took 1,186 s instead of 229 s so. `make test THREADS=2` runs with two.

@@ -8,17 +8,20 @@
 pytest_plugins = ["tests.nbval_numbers", "pytester"]
 
 
-# The tests that run whole notebooks again outside nbval: in JupyterLab (the browser test), and without CI
-# (the full-run test). They share one worker.
-WHOLE_NOTEBOOK_RUNS = ("test_browser.py", "test_full_run.py")
+# Measured with `make test PYTEST_ARGS=--durations=0` (five notebooks): the browser test takes 294 s, nbval
+# 248 s, the full-run tests 100 s (notebook 05's 38 s of them), the unit tests about 30 s. The browser test and
+# notebook 05's full run (and 06's, when it comes) on one worker, everything else on the other: 332 s and 341 s.
+BROWSER_WORKER = (
+    "tests/test_browser.py::",
+    "tests/test_full_run.py::test_full_run_executes_on_a_stand_in_for_the_training_split[05]",
+)
 
 
 class TwoHalves:
-    """The browser and full-run tests, which run notebooks again, on one worker; the notebooks under nbval (each
-    one's cells in order, in one kernel) and the unit tests on the other. The two take about as long (with five
-    notebooks, in a fresh clone: the full-run tests on the nbval worker made it the slower by about 3 minutes).
-    (xdist's --dist loadgroup would say the same with marks, but it cannot rename test ids under pytest 9.2,
-    so its groups come apart.)"""
+    """The browser test, which runs every notebook again in JupyterLab, with the newest notebook's full run on one
+    worker; the notebooks under nbval (each one's cells in order, in one kernel), the other full runs and the unit
+    tests on the other. The two take about as long (``BROWSER_WORKER``). (xdist's --dist loadgroup would say the
+    same with marks, but it cannot rename test ids under pytest 9.2, so its groups come apart.)"""
 
     @staticmethod
     def pytest_xdist_make_scheduler(config, log):
@@ -26,8 +29,7 @@ class TwoHalves:
 
         class Scheduling(LoadScopeScheduling):
             def _split_scope(self, nodeid: str) -> str:
-                whole = nodeid.split("::")[0].endswith(WHOLE_NOTEBOOK_RUNS)
-                return "browser-and-full-runs" if whole else "notebooks-and-unit-tests"
+                return "browser" if nodeid.startswith(BROWSER_WORKER) else "notebooks-and-unit-tests"
 
         return Scheduling(config, log)
 
