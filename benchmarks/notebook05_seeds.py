@@ -75,8 +75,7 @@ def compare(train_x, test_x, seed: int) -> dict[str, float]:
 
 
 def pca_projection(mean, components, x, k):
-    flat = x.flatten(1) - mean
-    return (flat @ components[:k].T @ components[:k] + mean).clamp(0, 1).view_as(x)
+    return ae.pca_reconstruct(x.flatten(1), mean, components[:k]).clamp(0, 1).view_as(x)
 
 
 def blurred(x, width):

@@ -117,8 +117,9 @@ def later_lines(path: Path) -> int:
     if re.search(LATER, ast.get_docstring(tree) or ""):
         return len(path.read_text().splitlines())
     defs = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-    later = [node for node in defs if re.fullmatch(r"(?:(?!notebook 0[1-4]).)*", ast.get_docstring(node) or "", re.S)]
-    return sum(node.end_lineno - node.lineno + 3 for node in later if re.search(LATER, ast.get_docstring(node) or ""))
+    docs = [(node, ast.get_docstring(node) or "") for node in defs]
+    later = [node for node, doc in docs if re.search(LATER, doc) and not re.search(r"notebook 0[1-4]", doc)]
+    return sum(node.end_lineno - node.lineno + 3 for node in later)
 
 
 def test_the_package_stays_within_its_line_budget():
