@@ -76,11 +76,27 @@ def _slider(name: str, low, high, default):
 
 def _panel(draw, **limits):
     """A row of sliders, name=(minimum, maximum, default), above the figure ``draw(**values)`` returns."""
-    controls = {name: _slider(name, *limits[name]) for name in limits}
+    return slider_panel(draw, **{name: _slider(name, *limits[name]) for name in limits})
+
+
+def slider_panel(draw, **controls):
+    """A row of ``controls`` (ipywidgets sliders, by keyword) above the figure ``draw(**their values)`` returns,
+    drawn again whenever one moves. Taught in notebook 06, section 5."""
+    checks.function("draw", draw, "a function of the sliders' values that returns a Matplotlib figure")
+    for name, control in controls.items():
+        if not isinstance(control, widgets.ValueWidget):
+            raise TypeError(
+                f"{name} must be an ipywidgets slider (such as widgets.FloatSlider), got {checks.shown(control)}"
+            )
+    if not controls:
+        raise ValueError("slider_panel needs at least one slider, given by keyword: slider_panel(draw, x=slider)")
     picture = widgets.Output()
 
     def redraw(change=None) -> None:
-        picture.outputs = (figure_output(draw(**{name: c.value for name, c in controls.items()})),)
+        fig = draw(**{name: c.value for name, c in controls.items()})
+        if not isinstance(fig, Figure):
+            raise TypeError(f"draw must return a Matplotlib figure, got {checks.shown(fig)}")
+        picture.outputs = (figure_output(fig),)
 
     for control in controls.values():
         control.observe(redraw, names="value")

@@ -153,3 +153,19 @@ def test_notebook_05s_record_holds_one_value_per_seed_for_each_figure_the_notebo
     for name in ("noisy", "PCA", "blur", "masked"):  # no training: the same in every run
         keys = [key for key in figures if key.startswith(name) and "denoiser" not in key]
         assert all(len(set(record[key])) == 1 for key in keys), name
+
+
+def test_notebook_06s_record_holds_one_value_per_seed_for_each_figure_the_notebook_reads():
+    """benchmarks/results/notebook06_seeds.json, written by notebook06_seeds.py --record, read by notebook 06."""
+    from benchmarks.notebook06_seeds import OUTSIDERS
+
+    record = json.loads((RECORD.parent / "notebook06_seeds.json").read_text())
+    seeds = record["seeds"]
+    assert seeds[0] == 0 and len(seeds) == len(set(seeds)) >= 3  # seed 0 is the notebook's own run
+    confidences = ["held-out", "AE random", "AE fitted", "VAE prior", "pixels halfway", "AE halfway", "VAE halfway"]
+    shares = confidences + ["plane within 3"] + [f"AUC {m} {d}" for m in ("AE", "PCA") for d in OUTSIDERS]
+    for name in shares:
+        assert len(record[name]) == len(seeds) and all(0 <= value <= 1 for value in record[name]), name
+    for name in ("VAE reconstruction", "AE reconstruction", "collapsed KL", "plane centre", "plane spread"):
+        assert len(record[name]) == len(seeds) and all(value >= 0 for value in record[name]), name
+    assert all(len(set(record[f"AUC PCA {d}"])) == 1 for d in OUTSIDERS)  # no training: the same in every run

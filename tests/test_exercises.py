@@ -44,8 +44,8 @@ def cells(request) -> list[dict]:
     return json.loads(request.param.read_text())["cells"]
 
 
-def test_there_are_five_notebooks():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
+def test_there_are_six_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
 
 
 def test_each_notebook_ends_with_two_to_four_numbered_exercises(cells):

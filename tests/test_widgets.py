@@ -12,6 +12,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from ae_utils import widgets as ae_widgets
 from ae_utils.theory import eckart_young_floor, max_stable_lr
 from ae_utils.training import train_linear_ae
 from ae_utils.widgets import SLIDERS, draw_linear_ae_run, figure_output, linear_ae_panel
@@ -363,3 +364,41 @@ def test_the_panel_titles_its_run_with_the_stability_limit_not_the_floor(learner
     monkeypatch.setattr(widgets, "figure_output", spy)
     widgets.linear_ae_panel(learner_x)
     assert f"no stable minimum above {max_stable_lr(learner_x, 1):.3g})" in titles[0]
+
+
+def _point_drawing(calls: list):
+    def draw(a, b):
+        calls.append((a, b))
+        fig, ax = plt.subplots()
+        ax.plot([a], [b], "x")
+        return fig
+
+    return draw
+
+
+def test_slider_panel_draws_the_sliders_values_and_redraws_when_either_moves():
+    calls = []
+    a = ipywidgets.FloatSlider(value=0.0, min=-3, max=3)
+    b = ipywidgets.FloatSlider(value=1.0, min=-3, max=3)
+    box = ae_widgets.slider_panel(_point_drawing(calls), a=a, b=b)
+    assert list(box.children[0].children) == [a, b] and calls == [(0.0, 1.0)]
+    first = box.children[1].outputs
+    b.value = -3.0
+    a.value = 3.0
+    assert calls == [(0.0, 1.0), (0.0, -3.0), (3.0, -3.0)]
+    assert box.children[1].outputs != first and len(box.children[1].outputs) == 1
+    assert plt.get_fignums() == []  # each figure closed once it is a picture
+
+
+@pytest.mark.parametrize(
+    "draw, controls, error, match",
+    [
+        ("not callable", {"a": ipywidgets.FloatSlider()}, TypeError, "draw must be a function"),
+        (lambda a: None, {"a": ipywidgets.FloatSlider()}, TypeError, "draw must return a Matplotlib figure"),
+        (lambda a: None, {"a": 0.5}, TypeError, "a must be an ipywidgets slider"),
+        (lambda: None, {}, ValueError, "at least one slider"),
+    ],
+)
+def test_slider_panel_refuses_what_it_cannot_draw(draw, controls, error, match):
+    with pytest.raises(error, match=match):
+        ae_widgets.slider_panel(draw, **controls)
