@@ -28,6 +28,7 @@ NOTEBOOKS_WITH_SLIDERS = [
     "03_sequential_autoencoder_on_mnist.ipynb",
     "04_linear_autoencoder_versus_pca.ipynb",
     "05_convolutional_and_denoising_autoencoders.ipynb",
+    "06_variational_autoencoders_and_what_codes_are_good_for.ipynb",
 ]
 CHROMIUM_FLAGS = [
     "--no-sandbox",
