@@ -42,7 +42,7 @@ lab: $(STAMP)
 # the vector kernels `make notebooks` used to store the outputs: a stored number that only this machine's
 # rounding reproduces fails here, on the machine that wrote it. `make test NUMERICS=` runs without.
 NUMERICS ?= ATEN_CPU_CAPABILITY=default
-# -n 2: two workers, the browser test (and the newest notebook's full run) on one, the notebooks (each one's
+# -n 2: two workers, the browser test (and the full runs of notebooks 04 to 06) on one, the notebooks (each one's
 # cells together and in order in one kernel), the other full runs and the unit tests on the other
 # (conftest.py's scheduler splits them so, by measured durations).
 # THREADS=1: one thread per kernel and worker, whatever OMP_NUM_THREADS the shell has. The course's tensors

@@ -8,20 +8,24 @@
 pytest_plugins = ["tests.nbval_numbers", "pytester"]
 
 
-# Measured with `make test PYTEST_ARGS=--durations=0` (five notebooks): the browser test takes 294 s, nbval
-# 248 s, the full-run tests 100 s (notebook 05's 38 s of them), the unit tests about 30 s. The browser test and
-# notebook 05's full run (and 06's, when it comes) on one worker, everything else on the other: 332 s and 341 s.
+# Measured with `make test PYTEST_ARGS=--durations=0` (six notebooks, the browser test running each one down to its
+# last slider): the browser test takes 317 s, nbval about 340 s, the full-run tests 143 s (notebooks 03 to 06: 33, 35,
+# 46 and 29 s), the unit tests about 35 s. The browser test with the full runs of notebooks 04, 05 and 06 on one worker,
+# everything else on the other: about 430 s and 410 s.
 BROWSER_WORKER = (
     "tests/test_browser.py::",
-    "tests/test_full_run.py::test_full_run_executes_on_a_stand_in_for_the_training_split[05]",
+    *(
+        f"tests/test_full_run.py::test_full_run_executes_on_a_stand_in_for_the_training_split[{n}]"
+        for n in ("04", "05", "06")
+    ),
 )
 
 
 class TwoHalves:
-    """The browser test, which runs every notebook again in JupyterLab, with the newest notebook's full run on one
-    worker; the notebooks under nbval (each one's cells in order, in one kernel), the other full runs and the unit
-    tests on the other. The two take about as long (``BROWSER_WORKER``). (xdist's --dist loadgroup would say the
-    same with marks, but it cannot rename test ids under pytest 9.2, so its groups come apart.)"""
+    """The browser test, which runs every notebook again in JupyterLab (down to its last slider), with three of the
+    full runs on one worker; the notebooks under nbval (each one's cells in order, in one kernel), the other full run
+    and the unit tests on the other. The two take about as long (``BROWSER_WORKER``). (xdist's --dist loadgroup would
+    say the same with marks, but it cannot rename test ids under pytest 9.2, so its groups come apart.)"""
 
     @staticmethod
     def pytest_xdist_make_scheduler(config, log):

@@ -166,6 +166,7 @@ def test_notebook_06s_record_holds_one_value_per_seed_for_each_figure_the_notebo
     shares = confidences + ["plane within 3"] + [f"AUC {m} {d}" for m in ("AE", "PCA") for d in OUTSIDERS]
     for name in shares:
         assert len(record[name]) == len(seeds) and all(0 <= value <= 1 for value in record[name]), name
-    for name in ("VAE reconstruction", "AE reconstruction", "collapsed KL", "plane centre", "plane spread"):
+    positive = ["VAE reconstruction", "AE reconstruction", "collapsed KL", "plane centre", "plane spread"]
+    for name in positive + ["codes centre", "codes spread min", "codes spread max", "nearest ratio"]:
         assert len(record[name]) == len(seeds) and all(value >= 0 for value in record[name]), name
     assert all(len(set(record[f"AUC PCA {d}"])) == 1 for d in OUTSIDERS)  # no training: the same in every run
