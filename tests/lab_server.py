@@ -24,7 +24,8 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def running_lab(home: Path, extra_env: dict[str, str] | None = None, timeout: float = 120):
     """Yield ``(url, token)`` of a JupyterLab started by ``make lab`` with its settings, config and
-    runtime folders under ``home``; stop it and everything it started afterwards, even on failure."""
+    runtime folders under ``home``, and ``extra_env`` (a value of None unsets the variable); stop it and
+    everything it started afterwards, even on failure."""
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(
         os.environ,
@@ -34,6 +35,7 @@ def running_lab(home: Path, extra_env: dict[str, str] | None = None, timeout: fl
         JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
         **(extra_env or {}),
     )
+    env = {name: value for name, value in env.items() if value is not None}
     args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
     log_path = home / "lab.log"
     with open(log_path, "w") as log:

@@ -138,3 +138,13 @@ def test_only_the_listed_asserts_become_recorded_checks():
         exec(rewritten, {**namespace, "y": False})
     with pytest.raises(LookupError, match="0 asserts contain '60001'"):
         without_asserts(source, ["60001"])
+
+
+def test_the_full_runs_kernel_gets_neither_ci_nor_the_portable_kernels(monkeypatch):
+    from full_run import kernel_environment
+
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    env = kernel_environment()
+    assert "CI" not in env and "ATEN_CPU_CAPABILITY" not in env and env["OMP_NUM_THREADS"] == "1"
