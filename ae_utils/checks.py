@@ -95,10 +95,10 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
-def text(name: str, value) -> str:
-    """``value``, if it is a string; else a TypeError naming ``name``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+def instance(name: str, value, kind, what: str):
+    """``value``, if it is an instance of ``kind`` (a type or a tuple); else a TypeError: ``{name} must be {what}``."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
     return value
 
 

@@ -105,8 +105,7 @@ def _find_split(name, split, root, download) -> list[bytes]:
     """The checked, decompressed contents of the split's two files."""
     _one_of("name", name, "data set", SPECS)
     _one_of("split", split, "split", SPLITS)
-    if root is not None and not isinstance(root, (str, os.PathLike)):
-        raise TypeError(f"root must be a folder path (a str or pathlib.Path) or None, got {type(root).__name__}")
+    checks.instance("root", root, (str, os.PathLike, type(None)), "a folder path (a str or pathlib.Path) or None")
     checks.flag("download", download)
     env = os.environ.get(ENV_VARIABLE, "").strip() or None
     writable = [*(Path(folder).expanduser() for folder in (root, env) if folder is not None), PROJECT_DATA_DIR]

@@ -204,8 +204,7 @@ class _Batches:
                 "ae.load_images returns: an autoencoder trains on the images alone, so pass them: "
                 "ae.train(model, images, ...)"
             )
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        checks.instance("generator", generator, (torch.Generator, type(None)), "a torch.Generator or None")
         if isinstance(data, torch.Tensor):
             checks.training_data(data)
         elif isinstance(data, (str, bytes, np.ndarray)) or not hasattr(data, "__iter__"):  # arrays iterate by rows

@@ -142,11 +142,9 @@ _PICTURES = "Matplotlib figures or outputs of figure_output"
 def _chooser(frames: dict, slider, controls):
     """``controls`` above the picture of ``frames`` that ``slider`` chooses; all are checked first."""
     for label, frame in frames.items():
-        if not isinstance(frame, (dict, Figure)):
-            raise TypeError(
-                f"frames[{label!r}] must be a Matplotlib figure or an output of figure_output, "
-                f"got {type(frame).__name__}"
-            )
+        checks.instance(
+            f"frames[{label!r}]", frame, (dict, Figure), "a Matplotlib figure or an output of figure_output"
+        )
         if not (frame.axes if isinstance(frame, Figure) else frame.get("data", {}).get("image/png")):
             raise ValueError(
                 f"frames[{label!r}] holds no picture (a figure with no axes, or an output without PNG data): draw "
@@ -169,7 +167,7 @@ def frame_player(frames: list, description: str = "frame", interval_ms: int = 60
             "draw images into figures first (plt.subplots and ax.imshow, or ae.plots.image_grid)"
         )
     frames = checks.items("frames", frames, f"a list of {_PICTURES}")
-    description = checks.text("description", description)
+    description = checks.instance("description", description, str, "a string")
     interval_ms = checks.whole_number("interval_ms", interval_ms)
     if not frames:
         raise ValueError("frame_player needs at least one frame")
@@ -187,7 +185,7 @@ def picture_slider(frames: dict, description: str = "choice"):
             f"frames must be a dict label -> picture ({_PICTURES}), for example {{k: figure}}, "
             f"got {type(frames).__name__}; for a list of pictures use frame_player"
         )
-    description = checks.text("description", description)
+    description = checks.instance("description", description, str, "a string")
     if not frames:
         raise ValueError("picture_slider needs at least one picture")
     slider = widgets.SelectionSlider(options=list(frames), description=description, continuous_update=False)
