@@ -124,9 +124,9 @@ def loss(name: str, value, tensor_only: bool = False) -> float:
     raise TypeError(f"{name} must return the loss as a single-number tensor (or a float), got {got}")
 
 
-def training_data(data: torch.Tensor, name: str = "data") -> None:
+def training_data(data: torch.Tensor, name: str = "data", what: str = "a torch.Tensor") -> None:
     """A floating-point tensor shaped (samples, features...), at least one sample, all finite."""
-    tensor(name, data)
+    tensor(name, data, what)
     if not data.is_floating_point():
         raise TypeError(
             f"{name} must be a floating-point tensor, got dtype {data.dtype}; convert it with {name}.float()"

@@ -109,8 +109,7 @@ def evaluate(model, x: torch.Tensor, loss_fn=None, batch_size: int = 2000) -> fl
     Taught in notebook 03, section 3."""
     loss_fn = _checked_loss(loss_fn, need_mean=True)
     checks.function("model", model, "an nn.Module or a function x -> reconstruction")
-    checks.tensor("x", x, "a tensor of samples, shaped (samples, ...)")
-    checks.training_data(x, "x")
+    checks.training_data(x, "x", "a tensor of samples, shaped (samples, ...)")
     batch_size = checks.whole_number("batch_size", batch_size)
     _trial_forward(model, x[:batch_size], name="x")  # a misfit of data and model, said plainly
     total = 0.0  # summed on the host in double precision (Apple's MPS has no float64)
@@ -134,7 +133,8 @@ def train(model, data, optimizer, loss_fn=None, *, epochs: int, batch_size=None,
 
     try:
         for _ in tqdm(range(epochs), unit="epoch", leave=False, disable=epochs * len(batches) < PROGRESS_STEPS):
-            _set_mode(model, training=True)
+            if isinstance(model, nn.Module):
+                model.train()
             train_epoch(model, batches, optimizer, loss_fn, history)
             if after_epoch is not None:
                 with _evaluating(model):
@@ -263,21 +263,17 @@ def _inputs_of(batch) -> torch.Tensor:
     return batch
 
 
-def _set_mode(model, training: bool) -> None:
-    if isinstance(model, nn.Module):
-        model.train(training)
-
-
 @contextmanager
 def _evaluating(model):
     """The model in eval mode and without gradients, then back in the mode it was in."""
-    was_training = isinstance(model, nn.Module) and model.training
-    _set_mode(model, training=False)
+    module = model if isinstance(model, nn.Module) else nn.Module()  # a plain function has no mode to set
+    was_training = module.training
+    module.eval()
     try:
         with torch.no_grad():
             yield
     finally:
-        _set_mode(model, training=was_training)
+        module.train(was_training)
 
 
 @torch.no_grad()
