@@ -302,8 +302,7 @@ def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple
         w_enc.sub_(x.T @ grad_code, alpha=lr)
         b_enc.sub_(grad_code.sum(0), alpha=lr)
         if step % 64 == 63 and not bool(torch.isfinite(losses[step])):
-            losses = losses[: step + 1]  # diverged: no point in stepping on
-            break
+            break  # diverged: no point in stepping on (the losses after the first NaN or infinite one go unread)
     finite = torch.isfinite(losses)
     if bool(finite.all()):
         return History(losses=losses.tolist()), None
