@@ -158,9 +158,8 @@ def _chooser(frames: dict, slider, controls):
 
 
 def frame_player(frames: list, description: str = "frame", interval_ms: int = 600):
-    """Play a list of pictures (Matplotlib figures, or outputs from ``figure_output``) inline:
-    a play button and a slider, linked in the browser, swap the picture shown. An array of
-    images is not a list of pictures: draw them into figures first (or use ``plots.image_grid``)."""
+    """Play a list of pictures (Matplotlib figures, or outputs from ``figure_output``) inline: a play button and a
+    slider, linked in the browser, swap the picture shown (an array of images must be drawn into figures first)."""
     if isinstance(frames, (torch.Tensor, np.ndarray)):
         raise TypeError(
             f"frames must be a list of {_PICTURES}, got {type(frames).__name__}; "
