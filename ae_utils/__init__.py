@@ -1,7 +1,6 @@
-"""Helpers for the autoencoder course pack, one job a module (each says its own in its docstring): data, models,
-training, pca, theory, diagnose, plots, widgets and reproducibility, then corruption, variational and anomaly for
-notebooks 05 and 06; ``checks`` holds the argument checks every module uses (importable, not part of what notebooks
-call)."""
+"""Helpers for the autoencoder course pack, one job a module (its docstring says which): data, models, training,
+pca, theory, diagnose, plots, widgets and reproducibility, then corruption, variational and anomaly for notebooks
+05 and 06; ``checks`` holds the argument checks every module uses (importable, not what notebooks call)."""
 
 from . import plots, widgets
 from .anomaly import roc_auc

@@ -95,10 +95,10 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
-def text(name: str, value) -> str:
-    """``value``, if it is a string; else a TypeError naming ``name``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+def instance(name: str, value, kind, what: str):
+    """``value``, if it is an instance of ``kind`` (a type or a tuple); else a TypeError: ``{name} must be {what}``."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
     return value
 
 
@@ -124,9 +124,9 @@ def loss(name: str, value, tensor_only: bool = False) -> float:
     raise TypeError(f"{name} must return the loss as a single-number tensor (or a float), got {got}")
 
 
-def training_data(data: torch.Tensor, name: str = "data") -> None:
+def training_data(data: torch.Tensor, name: str = "data", what: str = "a torch.Tensor") -> None:
     """A floating-point tensor shaped (samples, features...), at least one sample, all finite."""
-    tensor(name, data)
+    tensor(name, data, what)
     if not data.is_floating_point():
         raise TypeError(
             f"{name} must be a floating-point tensor, got dtype {data.dtype}; convert it with {name}.float()"

@@ -24,8 +24,7 @@ def raw_linear_ae(features: int, hidden: int = 1, generator: torch.Generator | N
 
 def raw_linear_ae_forward(params: dict[str, torch.Tensor]):
     """The forward function ``x -> reconstruction`` of a ``raw_linear_ae``. Taught in notebook 01, section 4."""
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be the dict that raw_linear_ae() returns, got {type(params).__name__}")
+    checks.instance("params", params, dict, "the dict that raw_linear_ae() returns")
     missing = {"wEncoder", "bEncoder", "wDecoder", "bDecoder"} - set(params)
     if missing:
         raise KeyError(f"params lacks {sorted(missing)}; make them with raw_linear_ae()")

@@ -73,10 +73,9 @@ def plot_losses(
         raise ValueError("there is nothing to plot: every run is empty")
     floor = None if floor is None else checks.number("floor", floor)
     checks.flag("log", log)
-    checks.text("ylabel", ylabel)
-    title = None if title is None else checks.text("title", title)
-    if ax is not None and not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a Matplotlib Axes (for example from plt.subplots()), got {type(ax).__name__}")
+    checks.instance("ylabel", ylabel, str, "a string")
+    checks.instance("title", title, (str, type(None)), "a string")
+    checks.instance("ax", ax, (Axes, type(None)), "a Matplotlib Axes (for example from plt.subplots())")
     ax = plt.subplots(figsize=(7, 4))[1] if ax is None else ax
     for label, losses in pairs:
         ax.plot(range(1, len(losses) + 1), losses, label=label, linewidth=1.5)
@@ -128,7 +127,7 @@ def image_grid(
     if len(counts) != 1 or 0 in counts:
         raise ValueError("image_grid needs one or more rows with the same number of images")
     row_labels = _labels("row_labels", row_labels, len(rows), "row")
-    title = None if title is None else checks.text("title", title)
+    checks.instance("title", title, (str, type(None)), "a string")
     if checks.number("scale", scale) <= 0:
         raise ValueError(f"scale must be a positive number of inches per image, got {scale}")
     n_rows, n_cols = len(rows), len(rows[0])

@@ -16,10 +16,8 @@ DEVICE_VARIABLE = "AE_DEVICE"
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy and torch (CPU and every GPU). Taught in the set-up cell of every notebook."""
     seed = checks.whole_number("seed", seed, 0, why="NumPy cannot use negative seeds")
-    if seed >= 2**32:
-        raise ValueError(f"seed must lie in [0, 2**32), got {seed}; NumPy cannot use larger seeds")
+    np.random.seed(seed)  # first: it refuses seeds of 2**32 and more before anything is seeded
     random.seed(seed)
-    np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 
 import torch
 
@@ -165,7 +164,7 @@ def max_stable_lr(x: torch.Tensor, k: int = 1, rounds: int = 3, *, hessian_produ
         return float(torch.linalg.eigvalsh(hessian(minimum)(identity))[-1])
 
     bound = 2.0 / _flattest(sharpness_at, k, low, spread, rounds)
-    if bound / scale / scale < sys.float_info.min:  # from data of about 1e154 on
+    if bound / scale / scale < torch.finfo(torch.float64).tiny:  # from data of about 1e154 on
         raise ValueError(
             f"the bound, about 1e{math.log10(bound) - 2 * math.log10(scale):.0f}, lies beyond float64's range; "
             "rescale the data first (for example x / x.abs().max()): the bound scales with 1 / the data's square"

@@ -109,8 +109,7 @@ def evaluate(model, x: torch.Tensor, loss_fn=None, batch_size: int = 2000) -> fl
     Taught in notebook 03, section 3."""
     loss_fn = _checked_loss(loss_fn, need_mean=True)
     checks.function("model", model, "an nn.Module or a function x -> reconstruction")
-    checks.tensor("x", x, "a tensor of samples, shaped (samples, ...)")
-    checks.training_data(x, "x")
+    checks.training_data(x, "x", "a tensor of samples, shaped (samples, ...)")
     batch_size = checks.whole_number("batch_size", batch_size)
     _trial_forward(model, x[:batch_size], name="x")  # a misfit of data and model, said plainly
     total = 0.0  # summed on the host in double precision (Apple's MPS has no float64)
@@ -134,7 +133,8 @@ def train(model, data, optimizer, loss_fn=None, *, epochs: int, batch_size=None,
 
     try:
         for _ in tqdm(range(epochs), unit="epoch", leave=False, disable=epochs * len(batches) < PROGRESS_STEPS):
-            _set_mode(model, training=True)
+            if isinstance(model, nn.Module):
+                model.train()
             train_epoch(model, batches, optimizer, loss_fn, history)
             if after_epoch is not None:
                 with _evaluating(model):
@@ -204,8 +204,7 @@ class _Batches:
                 "ae.load_images returns: an autoencoder trains on the images alone, so pass them: "
                 "ae.train(model, images, ...)"
             )
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        checks.instance("generator", generator, (torch.Generator, type(None)), "a torch.Generator or None")
         if isinstance(data, torch.Tensor):
             checks.training_data(data)
         elif isinstance(data, (str, bytes, np.ndarray)) or not hasattr(data, "__iter__"):  # arrays iterate by rows
@@ -264,21 +263,17 @@ def _inputs_of(batch) -> torch.Tensor:
     return batch
 
 
-def _set_mode(model, training: bool) -> None:
-    if isinstance(model, nn.Module):
-        model.train(training)
-
-
 @contextmanager
 def _evaluating(model):
     """The model in eval mode and without gradients, then back in the mode it was in."""
-    was_training = isinstance(model, nn.Module) and model.training
-    _set_mode(model, training=False)
+    module = model if isinstance(model, nn.Module) else nn.Module()  # a plain function has no mode to set
+    was_training = module.training
+    module.eval()
     try:
         with torch.no_grad():
             yield
     finally:
-        _set_mode(model, training=was_training)
+        module.train(was_training)
 
 
 @torch.no_grad()
@@ -307,8 +302,7 @@ def sgd_linear_ae(x: torch.Tensor, params: dict, lr: float, steps: int) -> tuple
         w_enc.sub_(x.T @ grad_code, alpha=lr)
         b_enc.sub_(grad_code.sum(0), alpha=lr)
         if step % 64 == 63 and not bool(torch.isfinite(losses[step])):
-            losses = losses[: step + 1]  # diverged: no point in stepping on
-            break
+            break  # diverged: no point in stepping on (the losses after the first NaN or infinite one go unread)
     finite = torch.isfinite(losses)
     if bool(finite.all()):
         return History(losses=losses.tolist()), None

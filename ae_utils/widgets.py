@@ -142,11 +142,9 @@ _PICTURES = "Matplotlib figures or outputs of figure_output"
 def _chooser(frames: dict, slider, controls):
     """``controls`` above the picture of ``frames`` that ``slider`` chooses; all are checked first."""
     for label, frame in frames.items():
-        if not isinstance(frame, (dict, Figure)):
-            raise TypeError(
-                f"frames[{label!r}] must be a Matplotlib figure or an output of figure_output, "
-                f"got {type(frame).__name__}"
-            )
+        checks.instance(
+            f"frames[{label!r}]", frame, (dict, Figure), "a Matplotlib figure or an output of figure_output"
+        )
         if not (frame.axes if isinstance(frame, Figure) else frame.get("data", {}).get("image/png")):
             raise ValueError(
                 f"frames[{label!r}] holds no picture (a figure with no axes, or an output without PNG data): draw "
@@ -160,16 +158,15 @@ def _chooser(frames: dict, slider, controls):
 
 
 def frame_player(frames: list, description: str = "frame", interval_ms: int = 600):
-    """Play a list of pictures (Matplotlib figures, or outputs from ``figure_output``) inline:
-    a play button and a slider, linked in the browser, swap the picture shown. An array of
-    images is not a list of pictures: draw them into figures first (or use ``plots.image_grid``)."""
+    """Play a list of pictures (Matplotlib figures, or outputs from ``figure_output``) inline: a play button and a
+    slider, linked in the browser, swap the picture shown (an array of images must be drawn into figures first)."""
     if isinstance(frames, (torch.Tensor, np.ndarray)):
         raise TypeError(
             f"frames must be a list of {_PICTURES}, got {type(frames).__name__}; "
             "draw images into figures first (plt.subplots and ax.imshow, or ae.plots.image_grid)"
         )
     frames = checks.items("frames", frames, f"a list of {_PICTURES}")
-    description = checks.text("description", description)
+    description = checks.instance("description", description, str, "a string")
     interval_ms = checks.whole_number("interval_ms", interval_ms)
     if not frames:
         raise ValueError("frame_player needs at least one frame")
@@ -187,7 +184,7 @@ def picture_slider(frames: dict, description: str = "choice"):
             f"frames must be a dict label -> picture ({_PICTURES}), for example {{k: figure}}, "
             f"got {type(frames).__name__}; for a list of pictures use frame_player"
         )
-    description = checks.text("description", description)
+    description = checks.instance("description", description, str, "a string")
     if not frames:
         raise ValueError("picture_slider needs at least one picture")
     slider = widgets.SelectionSlider(options=list(frames), description=description, continuous_update=False)

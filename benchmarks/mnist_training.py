@@ -52,7 +52,7 @@ if __package__ in (None, ""):  # run as a file, python benchmarks/mnist_training
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ae_utils as ae  # noqa: E402
-from ae_utils.data import IMAGES_MAGIC, LABELS_MAGIC, SPLITS  # noqa: E402
+from ae_utils.data import SPLITS  # noqa: E402
 from benchmarks.graphed_training import train_graphed  # noqa: E402
 
 ROUNDS = 4  # the throughput runs take turns, a quarter epoch at a time
@@ -76,8 +76,9 @@ def torchvision_dataset(name: str, folder: Path, n: int | None = None):
     for split, files in SPLITS.items():
         images, labels = ae.load_images(name, split)
         arrays = [images.mul(255).round().to(torch.uint8), labels.to(torch.uint8)]
-        for file, array, magic in zip(files, arrays, (IMAGES_MAGIC, LABELS_MAGIC)):
-            header = struct.pack(f">{1 + array.ndim}I", magic, *array.shape)  # IDX: magic number, then dimensions
+        for file, array in zip(files, arrays):
+            magic = 0x800 + array.ndim  # IDX: unsigned bytes, then the number of dimensions; then the dimensions
+            header = struct.pack(f">{1 + array.ndim}I", magic, *array.shape)
             (raw / file.removesuffix(".gz")).write_bytes(header + array.numpy().tobytes())
     dataset = cls(str(folder), train=True, download=False, transform=transforms.ToTensor())
     return dataset if n is None else torch.utils.data.Subset(dataset, range(n))

@@ -184,14 +184,14 @@ def test_number_refuses_nan_and_infinity_saying_why(value):
         checks.number("stop_below", value, why="it could never be reached")
 
 
-def test_flag_text_and_items():
+def test_flag_instance_and_items():
     assert checks.flag("log", np.bool_(True)) is True and checks.flag("log", False) is False
     for value in (None, 1, "yes"):
         with pytest.raises(TypeError, match=r"^log must be True or False, got "):
             checks.flag("log", value)
-    assert checks.text("title", "t") == "t"
+    assert checks.instance("title", "t", str, "a string") == "t"
     with pytest.raises(TypeError, match=r"^title must be a string, got list$"):
-        checks.text("title", ["t"])
+        checks.instance("title", ["t"], (str, type(None)), "a string")
     assert checks.items("labels", ("a", "b"), "a list") == ["a", "b"]
     assert checks.items("labels", (c for c in "ab"), "a list") == ["a", "b"]  # any iterable
     for value in (None, "ab", 2.5, {"a": 1}, torch.tensor(1.0)):

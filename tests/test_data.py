@@ -33,15 +33,15 @@ DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 # ---------------------------------------------------------------- synthetic IDX files
 
 
-def idx_images(n: int = 5, seed: int = 0, rows: int = 28, cols: int = 28, magic: int = 2051) -> bytes:
+def idx_images(n: int = 5, seed: int = 0, rows: int = 28, cols: int = 28) -> bytes:
     pixels = np.arange(n * rows * cols, dtype=np.int64) * 7 + seed
     pixels[::97] = 255  # make sure the full range shows up
-    header = np.array([magic, n, rows, cols], dtype=">u4").tobytes()
+    header = np.array([2051, n, rows, cols], dtype=">u4").tobytes()  # IDX: unsigned bytes, 3 dimensions
     return header + (pixels % 256).astype(np.uint8).tobytes()
 
 
-def idx_labels(n: int = 5, seed: int = 0, magic: int = 2049) -> bytes:
-    return np.array([magic, n], dtype=">u4").tobytes() + ((np.arange(n) + seed) % 10).astype(np.uint8).tobytes()
+def idx_labels(n: int = 5, seed: int = 0) -> bytes:
+    return np.array([2049, n], dtype=">u4").tobytes() + ((np.arange(n) + seed) % 10).astype(np.uint8).tobytes()
 
 
 def gz(raw: bytes) -> bytes:
@@ -229,33 +229,6 @@ def test_truncated_file(tmp_path, monkeypatch):
     write(tmp_path / "root" / "MNIST" / "raw", files)
     message = rf"{TEST_FILES[1]} is corrupt or truncated: its MD5 is {md5(files[TEST_FILES[1]])}"
     with pytest.raises(DatasetCorrupt, match=message):
-        load_images("mnist", "test", root=tmp_path / "root")
-
-
-@pytest.mark.parametrize(
-    "images, labels, match",
-    [
-        (idx_images(magic=2049), idx_labels(), r"not an IDX images file: its magic number is 2049, expected 2051"),
-        (idx_images(), idx_labels(magic=2051), r"not an IDX labels file: its magic number is 2051, expected 2049"),
-        (
-            idx_images()[:-1],
-            idx_labels(),
-            r"inconsistent size: its header gives the shape \(5, 28, 28\), which needs 3936 bytes, but it holds 3935",
-        ),
-        (idx_images(), idx_labels() + b"\0", r"inconsistent size: .*\(5,\).* needs 13 bytes, but it holds 14"),
-        (idx_images()[:10], idx_labels(), r"too short \(10 bytes\) for an IDX header"),
-        (idx_images()[:16], idx_labels(), r"header gives the shape \(5, 28, 28\), .* but it holds 16"),
-        (idx_images()[:4], idx_labels(), r"too short \(4 bytes\) for an IDX header"),
-        (b"", idx_labels(), r"magic number is None"),
-        (idx_images(5), idx_labels(4), r"holds 5 images but .* holds 4 labels"),
-        (idx_images(4), idx_labels(5), r"holds 4 images but .* holds 5 labels"),
-    ],
-)
-def test_bad_idx_content_with_matching_checksum(tmp_path, monkeypatch, images, labels, match):
-    files = {TEST_FILES[0]: gz(images), TEST_FILES[1]: gz(labels)}
-    trust(monkeypatch, "mnist", files)
-    write(tmp_path / "root", files)
-    with pytest.raises(DatasetCorrupt, match=match):
         load_images("mnist", "test", root=tmp_path / "root")
 
 
