@@ -82,7 +82,7 @@ FULL_RUN_ONLY = {
         "acf09c06": ["real - 0.2"],
         # Section 2: the fitted Gaussian's pictures are judged between random codes' and real digits': 0.65 < 0.77 <
         # 0.94 after 630 steps, 0.55 < 0.77 < 0.94 after 2,520; the stand-in's 80 steps leave pictures no judge tells.
-        "9e7eb0d9": ["confidence(from_random) < confidence(from_fitted)"],
+        "9e7eb0d9": ["random_judged < fitted_judged"],
         # Section 7: the autoencoder's AUC for the 4s above PCA's (0.81 to 0.82 against 0.62 after 560 steps in five
         # seeds; 0.76 to 0.81 after 336: benchmarks/notebook06_seeds.py with EPOCHS = 6); 80 steps are too few.
         "7cfa9217": ['auc["autoencoder"] > auc["PCA, k = 20"]'],
