@@ -8,10 +8,9 @@
 pytest_plugins = ["tests.nbval_numbers", "pytester"]
 
 
-# Measured with `make test PYTEST_ARGS="--durations=0 -v"` in a fresh clone (six notebooks; the browser test runs each
-# one down to its last slider): the browser test 339 s, nbval 380 s, the unit tests and the other full-run tests 56 s,
-# the four full runs 146 s on a stand-in of 2,000 digits, about 95 s on today's 1,000. The browser test with the full
-# runs on one worker (about 434 s), nbval and the unit tests on the other (about 436 s).
+# Measured with `make test PYTEST_ARGS="--durations=0 -v"` (six notebooks; the browser test runs each one down to its
+# last slider; every package compiled to bytecode at install), summed per worker: the browser test with the four full
+# runs (on a stand-in of 1,000 digits) 356 s on one, nbval with the unit and the other full-run tests 353 s.
 BROWSER_WORKER = (
     "tests/test_browser.py::",
     "tests/test_full_run.py::test_full_run_executes_on_a_stand_in_for_the_training_split",
