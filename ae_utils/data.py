@@ -88,9 +88,7 @@ def correlated_data(n: int = 100, generator: torch.Generator | None = None) -> t
     return x
 
 
-def load_images(
-    name: str, split: str, root: str | os.PathLike | None = None, download: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
+def load_images(name: str, split: str, root=None, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Load ``"mnist"`` or ``"fashion-mnist"``, split ``"train"`` or ``"test"``: images (float32, (N, 28, 28),
     in [0, 1]) and labels (int64, (N,)). Looks in ``root``, ``$AE_DATA_DIR``, the project's ``data/`` and
     ``/usr/share/datasets/<name>/``, each in torchvision's layout (``MNIST/raw/``) or flat; downloads the

@@ -55,16 +55,7 @@ def _as_runs(runs, labels) -> list[tuple[str | None, list[float]]]:
     return [(label, _losses(run)) for label, run in zip(labels, runs)]
 
 
-def plot_losses(
-    runs,
-    labels: Sequence[str] | None = None,
-    *,
-    floor: float | None = None,
-    log: bool = False,
-    ax=None,
-    title: str | None = None,
-    ylabel: str = "MSE loss",
-):
+def plot_losses(runs, labels=None, *, floor=None, log=False, ax=None, title=None, ylabel="MSE loss"):
     """Plot loss against step for one run or several, and return the Axes. runs: a ``History`` or a list of losses;
     a list of those; a dict label -> run; or a 2-D array or tensor, one run per row. floor: drawn as a dashed line
     (the Eckart-Young floor, say); log: log scale. Taught in notebook 01, section 5."""
@@ -110,9 +101,7 @@ def _image_row(i: int, row) -> np.ndarray:
     return row.reshape(len(row), *row.shape[-2:])
 
 
-def image_grid(
-    rows: Sequence, row_labels: Sequence[str] | None = None, *, title: str | None = None, scale: float = 0.9
-):
+def image_grid(rows, row_labels=None, *, title=None, scale=0.9):
     """Draw rows of images as a grid and return the figure. rows: a list of rows, each a tensor or NumPy array
     (n, H, W) or (n, 1, H, W) of values in [0, 1] (or uint8 pixels 0..255). row_labels: one per row, at its left;
     scale: inches per image. Taught in notebook 03, sections 1 and 4."""
