@@ -6,8 +6,9 @@ one class.
 It records where the plain autoencoder's codes lie (their centre's distance from the origin, their spread, and
 how much farther random codes lie from the nearest training code than held-out codes do), the judge's confidence on
 held-out digits and on decoded samples and midpoints, the collapsed KL term,
-the 2-number code's centre and spread, and the ROC AUC of reconstruction error against PCA's (k = 20) with 4s and
-with 1s as outsiders.
+the 2-number code's centre and spread, the ROC AUC of reconstruction error against PCA's (k = 20) with 4s and
+with 1s as outsiders, and exercise 3's VAEs with beta = 4 and 16 beside beta = 1 (reconstruction, KL term and
+code numbers in use).
 
 The quick run's data: 8,000 digits of MNIST's test split for training, the other 2,000 held out.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -29,6 +31,7 @@ import ae_utils as ae
 
 EPOCHS, BATCH = 10, 128
 OUTSIDERS = (4, 1)
+BETAS = (1, 4, 16)
 RECORD = Path(__file__).parent / "results" / "notebook06_seeds.json"
 
 
@@ -51,11 +54,10 @@ def plain_loss(model, x):
     return F.binary_cross_entropy_with_logits(model(x), x, reduction="sum") / len(x)
 
 
-def vae_loss(model, x):
+def vae_loss(model, x, beta=1.0):
     logits, mu, logvar = model(x)
-    return (F.binary_cross_entropy_with_logits(logits, x, reduction="sum") + ae.kl_divergence(mu, logvar).sum()) / len(
-        x
-    )
+    reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+    return (reconstruction + beta * ae.kl_divergence(mu, logvar).sum()) / len(x)
 
 
 def mean_vae_loss(model, x):
@@ -142,6 +144,26 @@ def outsiders(train_x, train_y, test_x, test_y, seed):
     return found
 
 
+@torch.no_grad()
+def held_out_terms(model, test_x) -> tuple[float, float, int]:
+    """Exercise 3's measures: held-out reconstruction and KL term per digit (decoding each digit's mean code), and
+    how many code numbers are in use (a KL term above 0.1 nats per digit)."""
+    mu, logvar = model.encode(test_x)
+    reconstruction = F.binary_cross_entropy_with_logits(model.decoder(mu), test_x, reduction="sum") / len(test_x)
+    per_number = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(dim=0)
+    return reconstruction.item(), per_number.sum().item(), int((per_number > 0.1).sum())
+
+
+def beta_sweep(vae, train_x, test_x, seed) -> dict:
+    """Exercise 3: the VAE trained with beta = 1 (``vae``), 4 and 16."""
+    found = {}
+    for beta in BETAS:
+        model = vae if beta == 1 else fit(made(ae.VAE, seed), partial(vae_loss, beta=beta), train_x, seed)
+        terms = held_out_terms(model, test_x)
+        found |= {f"beta {beta} {what}": value for what, value in zip(("reconstruction", "KL", "in use"), terms)}
+    return found
+
+
 def one_seed(seed, train_x, train_y, test_x, test_y) -> dict:
     confidence = judge_of(train_x, train_y, seed)
     plain = fit(made(plain_autoencoder, seed), plain_loss, train_x, seed)
@@ -159,7 +181,7 @@ def one_seed(seed, train_x, train_y, test_x, test_y) -> dict:
     row["plane centre"] = plane.mean(dim=0).abs().max().item()
     row["plane spread"] = plane.std(dim=0).max().item()
     row["plane within 3"] = (plane.abs() < 3).all(dim=1).float().mean().item()
-    return row | outsiders(train_x, train_y, test_x, test_y, seed)
+    return row | outsiders(train_x, train_y, test_x, test_y, seed) | beta_sweep(vae, train_x, test_x, seed)
 
 
 def main() -> None:

@@ -157,7 +157,7 @@ def test_notebook_05s_record_holds_one_value_per_seed_for_each_figure_the_notebo
 
 def test_notebook_06s_record_holds_one_value_per_seed_for_each_figure_the_notebook_reads():
     """benchmarks/results/notebook06_seeds.json, written by notebook06_seeds.py --record, read by notebook 06."""
-    from benchmarks.notebook06_seeds import OUTSIDERS
+    from benchmarks.notebook06_seeds import BETAS, OUTSIDERS
 
     record = json.loads((RECORD.parent / "notebook06_seeds.json").read_text())
     seeds = record["seeds"]
@@ -170,3 +170,8 @@ def test_notebook_06s_record_holds_one_value_per_seed_for_each_figure_the_notebo
     for name in positive + ["codes centre", "codes spread min", "codes spread max", "nearest ratio"]:
         assert len(record[name]) == len(seeds) and all(value >= 0 for value in record[name]), name
     assert all(len(set(record[f"AUC PCA {d}"])) == 1 for d in OUTSIDERS)  # no training: the same in every run
+    for beta in BETAS:  # exercise 3
+        assert all(value > 0 for value in record[f"beta {beta} reconstruction"] + record[f"beta {beta} KL"]), beta
+        assert all(isinstance(n, int) and 0 <= n <= 20 for n in record[f"beta {beta} in use"]), beta
+        assert len(record[f"beta {beta} KL"]) == len(seeds), beta
+    assert record["beta 1 reconstruction"] == record["VAE reconstruction"]  # one model, measured twice alike
