@@ -25,9 +25,9 @@ $(UV_STAMP):
 
 # The exact versions of the lock (what the stored outputs were checked with), then the course package itself.
 # (`uv pip install`, not `sync`: sync would remove pip and uv themselves, which the lock does not list.)
-# --compile-bytecode: every package's modules compiled once, here. Without it each new Python (every notebook's
-# kernel) compiles torch's modules again wherever bytecode is not written (PYTHONDONTWRITEBYTECODE, a read-only
-# install): a notebook's strict nbval took 39.3 s so against 31.9 s.
+# --compile-bytecode: the installed packages' modules compiled once, here. Without it each new Python (every
+# notebook's kernel) compiles torch's modules again wherever bytecode is not written (PYTHONDONTWRITEBYTECODE, a
+# read-only install): notebook 02's strict nbval took 39.3 s against 31.9 s with it.
 $(STAMP): pyproject.toml $(LOCK) $(UV_STAMP)
 	$(UV) pip install --compile-bytecode --python $(BIN)/python -r $(LOCK)
 	$(UV) pip install --compile-bytecode --python $(BIN)/python --no-deps -e .

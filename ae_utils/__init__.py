@@ -15,7 +15,7 @@ from .theory import eckart_young_floor, max_stable_lr
 from .training import History, TrainingDiverged, evaluate, sgd_linear_ae, train, train_epoch, train_linear_ae
 from .variational import VAE, kl_divergence
 
-# By the notebook that first teaches each name (ruff's formatter would put one a line).
+# By the notebook that first teaches each name (the formatter would put one name on each line).
 # fmt: off
 __all__ = [
     "plots", "widgets",
@@ -23,10 +23,13 @@ __all__ = [
     "History", "SetupReport", "TrainingDiverged", "check_setup", "covariance", "eckart_young_floor", "max_stable_lr",
     "plot_losses", "raw_linear_ae", "raw_linear_ae_forward", "seed_everything", "sgd_linear_ae", "train",
     "train_linear_ae",
-    # notebook 02: the learner's data; notebook 03: MNIST, the answer's model, held-out error
-    "correlated_data", "ImageDataset", "evaluate", "load_images", "mlp_autoencoder", "pick_device", "train_epoch",
-    # notebook 04: PCA; notebook 05: convolutions and noise; notebook 06: the VAE and outsiders
-    "pca", "pca_reconstruct", "principal_angles", "rayleigh_ritz", "conv_autoencoder", "corrupt", "VAE",
-    "kl_divergence", "roc_auc",
+    # notebook 02
+    "correlated_data",
+    # notebook 03
+    "ImageDataset", "evaluate", "load_images", "mlp_autoencoder", "pick_device", "train_epoch",
+    # notebook 04
+    "pca", "pca_reconstruct", "principal_angles", "rayleigh_ritz",
+    # notebooks 05 and 06
+    "conv_autoencoder", "corrupt", "VAE", "kl_divergence", "roc_auc",
 ]
 # fmt: on
