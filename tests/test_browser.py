@@ -68,9 +68,8 @@ def lab(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(setting)
     quick_cpu = {"CI": os.environ.get("CI", "true"), "AE_DEVICE": os.environ.get("AE_DEVICE", "cpu")}
-    # No output is compared here: the kernels run with the machine's own kernels, not make test's portable ones
-    # (which serve nbval's comparison), which ran notebook 06
-    # 1.27 times as fast (46 s against 58 s at one thread).
+    # No output is compared here, so the kernels run with the machine's own kernels, not make test's portable ones
+    # (which serve nbval's comparison): they ran notebook 06 1.27 times as fast (46 s against 58 s at one thread).
     quick_cpu["ATEN_CPU_CAPABILITY"] = None
     with running_lab(home, quick_cpu) as server:
         yield server
