@@ -3,8 +3,8 @@
 Side by side in one process, on the notebook's data:
 - baseline: the lesson's path, ``torch.optim.SGD`` with autograd through ``ae.train`` (full
   batch, one step per epoch), then the same drawing;
-- panel: what a slider move runs, ``draw_linear_ae_run`` (``train_linear_ae``: SGD with the
-  gradient written out) plus turning the figure into the PNG that JupyterLab shows;
+- panel: what a slider move runs in the notebook's ``draw_run``, ``ae.train_linear_ae`` (SGD with the
+  gradient written out), then the drawing, turned into the PNG that JupyterLab shows;
 - and the training alone: ``ae.train`` with ``torch.optim.SGD`` against ``train_linear_ae``.
 Prints the median of several repeats of each, and their ratios.
 
@@ -24,7 +24,7 @@ import torch  # noqa: E402
 
 import ae_utils as ae  # noqa: E402
 from ae_utils.training import train_linear_ae  # noqa: E402
-from ae_utils.widgets import draw_linear_ae_run, figure_output  # noqa: E402
+from ae_utils.widgets import figure_output  # noqa: E402
 
 REPEATS = 7
 
@@ -43,15 +43,19 @@ def panel_training(x, lr, steps, seed):
     return train_linear_ae(x, lr, steps, seed)
 
 
-def baseline_move(x, lr, steps, seed, floor, limit) -> None:
-    history = baseline_training(x, lr, steps, seed)
-    ax = ae.plot_losses(history, floor=floor, log=True)
-    ax.set_title(f"lr = {lr:.3g} (no stable minimum above {limit:.3g})")
+def draw(history, lr, floor, limit) -> None:
+    """The drawing of a slider move, as the notebook's ``draw_run`` makes it, turned into a PNG."""
+    ax = ae.plot_losses(history, ["seed 0"], floor=floor, log=True)
+    ax.set_title(f"lr = {lr:.3g} (no stable minimum above {limit:.3g}): final loss {history.final_loss:.4g}")
     figure_output(ax.figure)
 
 
+def baseline_move(x, lr, steps, seed, floor, limit) -> None:
+    draw(baseline_training(x, lr, steps, seed), lr, floor, limit)
+
+
 def panel_move(x, lr, steps, seed, floor, limit) -> None:
-    figure_output(draw_linear_ae_run(x, lr, steps, seed, limit=limit, floor=floor))
+    draw(panel_training(x, lr, steps, seed)[0], lr, floor, limit)
 
 
 def median_seconds(move, *args) -> float:
@@ -74,7 +78,7 @@ def main() -> None:
     panel_alone = median_seconds(panel_training, *args[:4])
     print(f"torch threads: {torch.get_num_threads()}, repeats: {REPEATS}, 1000 steps at lr 0.01")
     print(f"baseline (torch.optim.SGD + autograd, then draw): {baseline * 1000:7.1f} ms per slider move")
-    print(f"panel    (draw_linear_ae_run + PNG):               {panel * 1000:7.1f} ms per slider move")
+    print(f"panel    (train_linear_ae, then draw):            {panel * 1000:7.1f} ms per slider move")
     print(f"speed-up: {baseline / panel:.2f}x a slider move")
     print(f"training alone: ae.train with torch.optim.SGD {baseline_alone * 1000:7.1f} ms, ", end="")
     print(f"train_linear_ae {panel_alone * 1000:7.1f} ms: {baseline_alone / panel_alone:.2f}x")

@@ -24,7 +24,7 @@ from torch import nn
 import ae_utils as ae
 from ae_utils.plots import image_grid
 from ae_utils.training import train_linear_ae
-from ae_utils.widgets import frame_player, hidden_size_limits, picture_slider
+from ae_utils.widgets import frame_player, picture_slider
 
 # The wrong Python types of the probe, by name.
 WRONG = {"None": None, "ndarray": np.ones((2, 2), dtype=np.float32), "str": "abc", "list": [1.0, 2.0], "float": 2.5}
@@ -184,8 +184,6 @@ PROBES = [
      TypeError, "steps must be a whole number, got True"),
     ("train_linear_ae: seed=1.9", lambda: train_linear_ae(x2(), 0.01, 5, 1.9),
      TypeError, "seed must be a whole number, got 1.9"),
-    ("hidden_size_limits(0)", lambda: hidden_size_limits(0),
-     ValueError, "features must be a whole number of at least 1, got 0"),
     # ---- data that does not fit the model: not torch's raw error
     ("train: float64 data, float32 model", lambda: ae.train(**{**train_call(), "data": x2().double()}),
      ValueError, "data has dtype torch.float64 and shape (4, 2), the model's first parameter dtype torch.float32"),

@@ -1,7 +1,8 @@
 # ruff: noqa: E501 (a table of source lines, each mutant on one line)
 """Mutant set 3: 40 plausible one-line bugs in ae_utils, written from the package's code (commit 45fdda0) before
 reading its tests; 39 were killed by the unit tests, and the survivor (C4) by a test added for it. Each entry:
-(id, module, old text, new text, what it breaks). Run by tools/mutation_check.py."""
+(id, module, old text, new text, what it breaks). W1 and W2 were rewritten when the code they mutated (the sliders'
+drawing functions) moved into notebooks 01 and 02. Run by tools/mutation_check.py."""
 
 MUTANTS = [
     # checks (6)
@@ -242,16 +243,16 @@ MUTANTS = [
     (
         "W1",
         "widgets",
-        "    if limit <= 0 or floor < 0:\n",
-        "    if limit <= 0 or floor <= 0:\n",
-        "draw_linear_ae_run: `floor < 0` -> `floor <= 0`",
+        '        control.observe(redraw, names="value")\n',
+        '        control.observe(redraw, names="description")\n',
+        "slider_panel: redraws on `value` -> on `description` (a moved slider no longer redraws)",
     ),
     (
         "W2",
         "widgets",
-        '    return 1, 2 * checks.whole_number("features", features), 1\n',
-        '    return 1, checks.whole_number("features", features), 1\n',
-        "hidden_size_limits: dropped `2 *`",
+        "    plt.close(fig)\n",
+        "",
+        "figure_output: dropped `plt.close(fig)` (each slider move leaves a figure open)",
     ),
     (
         "W3",
