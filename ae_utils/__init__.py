@@ -8,7 +8,7 @@ from .corruption import corrupt
 from .data import ImageDataset, correlated_data, load_images
 from .diagnose import SetupReport, check_setup
 from .models import conv_autoencoder, mlp_autoencoder, raw_linear_ae, raw_linear_ae_forward
-from .pca import covariance, pca, pca_reconstruct, principal_angles, rayleigh_ritz
+from .pca import covariance, pca, pca_reconstruct
 from .plots import plot_losses
 from .reproducibility import pick_device, seed_everything
 from .theory import eckart_young_floor, max_stable_lr
@@ -28,7 +28,7 @@ __all__ = [
     # notebook 03
     "ImageDataset", "evaluate", "load_images", "mlp_autoencoder", "pick_device", "train_epoch",
     # notebook 04
-    "pca", "pca_reconstruct", "principal_angles", "rayleigh_ritz",
+    "pca", "pca_reconstruct",
     # notebooks 05 and 06
     "conv_autoencoder", "corrupt", "VAE", "kl_divergence", "roc_auc",
 ]

@@ -1,5 +1,5 @@
-"""PCA with ``torch.linalg``, and the tools that compare a linear autoencoder with it: in float64 on the data
-divided by a power of two (exactly), so any magnitude works, returned in the input's dtype."""
+"""PCA with ``torch.linalg`` and the reconstruction from its components: in float64 on the data divided by a
+power of two (exactly), so any magnitude works, returned in the input's dtype."""
 
 from __future__ import annotations
 
@@ -65,47 +65,6 @@ def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor, components: torch.Tenso
     if not torch.allclose(gram, torch.eye(len(gram), dtype=gram.dtype, device=gram.device), atol=tolerance, rtol=0):
         raise ValueError(
             "components must be orthonormal rows (as ae.pca returns them): projecting onto other rows is not "
-            "PCA's reconstruction. For any basis of the subspace, orthonormalise it first (torch.linalg.qr) "
-            "or use ae.rayleigh_ritz"
+            "PCA's reconstruction. For any basis of the subspace, orthonormalise it first (torch.linalg.qr)"
         )
     return (x - mean) @ components.T @ components + mean
-
-
-def _orthonormal_columns(a: torch.Tensor, name: str) -> torch.Tensor:
-    checks.tensor(name, a, "a torch.Tensor whose columns span a subspace")
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be a matrix whose columns span a subspace, shaped (D, k)")
-    if not torch.isfinite(a).all():
-        raise ValueError(f"{name} holds NaN or infinite values")
-    q, r = torch.linalg.qr(a.detach().to(torch.float64))
-    diagonal = r.diagonal().abs()
-    if diagonal.numel() == 0 or bool((diagonal <= 1e-10 * diagonal.max().clamp_min(1e-300)).any()):
-        raise ValueError(f"the columns of {name} are linearly dependent: they span fewer than {a.shape[1]} dimensions")
-    return q
-
-
-def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """The principal angles, in degrees and ascending, between the column spaces of ``a`` (D, k)
-    and ``b`` (D, m): 0 where they share a direction, 90 where they are orthogonal. Taught in notebook 04,
-    section 1, and its Going deeper part (same subspace, different basis)."""
-    qa, qb = _orthonormal_columns(a, "a"), _orthonormal_columns(b, "b")
-    if len(qa) != len(qb):
-        raise ValueError(f"the subspaces live in different spaces: {len(qa)} and {len(qb)} rows")
-    cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
-    return torch.rad2deg(torch.arccos(cosines)).to(a.dtype if a.is_floating_point() else torch.float64)
-
-
-def rayleigh_ritz(decoder_weight: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The principal components of ``x`` within the column space of ``decoder_weight`` (D, k), ordered and signed
-    as ``pca``'s, and their variances: Q R for the eigenvectors R of Q^T C Q (Q an orthonormal basis of it).
-    Taught in notebook 04, Going deeper (one Rayleigh-Ritz step)."""
-    checks.tensor("decoder_weight", decoder_weight, "a torch.Tensor (D, k)")
-    data, scale = unit_scaled(x)
-    if decoder_weight.ndim != 2 or decoder_weight.shape[0] != data.shape[1]:
-        raise ValueError(
-            f"decoder_weight must be (D, k) with D = {data.shape[1]} features, got {tuple(decoder_weight.shape)}; "
-            "for nn.Linear(k, D) pass decoder.weight as it is"
-        )
-    q = _orthonormal_columns(decoder_weight, "decoder_weight")
-    values, rotation = torch.linalg.eigh(q.T @ covariance(data) @ q)
-    return _largest_first(values, q @ rotation, scale, x.dtype)

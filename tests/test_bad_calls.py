@@ -266,14 +266,6 @@ PROBES = [
     *wrong(ae.pca_reconstruct, pca_call, "x", ALL, TypeError, "x must be a torch.Tensor, got "),
     *wrong(ae.pca_reconstruct, pca_call, "mean", ALL, TypeError, "mean must be a torch.Tensor, got "),
     *wrong(ae.pca_reconstruct, pca_call, "components", ALL, TypeError, "components must be a torch.Tensor, got "),
-    *wrong(ae.principal_angles, lambda: {"a": torch.eye(2)[:, :1], "b": torch.eye(2)[:, :1]}, "a", ALL, TypeError,
-           "a must be a torch.Tensor whose columns span a subspace, got "),
-    *wrong(ae.principal_angles, lambda: {"a": torch.eye(2)[:, :1], "b": torch.eye(2)[:, :1]}, "b", ALL, TypeError,
-           "b must be a torch.Tensor whose columns span a subspace, got "),
-    *wrong(ae.rayleigh_ritz, lambda: {"decoder_weight": torch.eye(2)[:, :1], "x": x2()}, "decoder_weight", ALL,
-           TypeError, "decoder_weight must be a torch.Tensor (D, k), got "),
-    *wrong(ae.rayleigh_ritz, lambda: {"decoder_weight": torch.eye(2)[:, :1], "x": x2()}, "x", ALL, TypeError,
-           "x must be a torch.Tensor of shape (samples, features), got "),
     *wrong(ae.raw_linear_ae_forward, lambda: {"params": ae.raw_linear_ae(2)}, "params", ALL, TypeError,
            "params must be the dict that raw_linear_ae() returns, got "),
 ]
@@ -292,4 +284,4 @@ def test_the_bad_call_is_refused_saying_what_is_wrong(probe, call, error, fragme
 
 def test_every_probe_has_its_own_id():
     ids = [row[0] for row in PROBES]
-    assert len(ids) == len(set(ids)) and len(ids) > 200
+    assert len(ids) == len(set(ids)) and len(ids) > 180  # 185: principal_angles and rayleigh_ritz left for notebook 04

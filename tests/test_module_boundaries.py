@@ -9,9 +9,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "ae_utils"
-# The package's line budget (wc -l of ae_utils/), a ratchet: issue 17 aims at 1,900 before notebooks 05 and 06
-# add to it; this is what its steps have reached (3,161 before the first), to be lowered as the package shrinks.
-PACKAGE_LINES = 1_927  # 1,984 before notebooks 01 and 02 wrote out their slider panels' drawing functions
+# The package's line budget (wc -l of ae_utils/), a ratchet: issue 17 set 1,900 before what notebooks 05 and 06
+# add; this is what its steps have reached (3,161 before the first), to be lowered as the package shrinks.
+PACKAGE_LINES = 1_886  # 1,984 before notebooks 01, 02 and 04 wrote out the sliders' drawing and two algebra steps
 # What notebooks 05 and 06 add (modules or top-level functions taught there and in no earlier notebook) is counted
 # apart, with its own budget: helpers for two notebooks, each small.
 LATER = r"notebook 0[56]"

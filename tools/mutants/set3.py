@@ -1,8 +1,9 @@
 # ruff: noqa: E501 (a table of source lines, each mutant on one line)
 """Mutant set 3: 40 plausible one-line bugs in ae_utils, written from the package's code (commit 45fdda0) before
-reading its tests; 39 were killed by the unit tests, and the survivor (C4) by a test added for it. Each entry:
-(id, module, old text, new text, what it breaks). W1 and W2 were rewritten when the code they mutated (the sliders'
-drawing functions) moved into notebooks 01 and 02. Run by tools/mutation_check.py."""
+reading its tests; 39 were killed by the unit tests, and the survivor (C4) by a test added for it. W1 and W2 were
+rewritten when the code they mutated (the sliders' drawing functions) moved into notebooks 01 and 02, and P3 when
+principal_angles moved into notebook 04. Each entry: (id, module, old text, new text, what it breaks). Run by
+tools/mutation_check.py."""
 
 MUTANTS = [
     # checks (6)
@@ -213,9 +214,9 @@ MUTANTS = [
     (
         "P3",
         "pca",
-        "    cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)\n",
-        "    cosines = torch.linalg.svdvals(qa.T @ qb)\n",
-        "principal_angles: dropped `.clamp(-1.0, 1.0)`",
+        "    tolerance = torch.finfo(components.dtype).eps ** 0.5 if",
+        "    tolerance = torch.finfo(components.dtype).eps if",
+        "pca_reconstruct: tolerance `eps ** 0.5` -> `eps` (pca's own float32 rows refused)",
     ),
     # plots (3)
     (
