@@ -12,7 +12,7 @@ from . import checks
 
 def covariance(x: torch.Tensor) -> torch.Tensor:
     """The data's covariance C = (1/N) sum (x - mean)(x - mean)^T, in float64, for ``x`` (N, D). Used in
-    notebook 01, Going deeper (the principal directions), and behind ``pca`` (notebook 04, section 1)."""
+    notebook 01, Going deeper (the principal directions), behind ``pca`` and in notebook 04's Rayleigh-Ritz step."""
     x = checks.data_matrix(x)
     centred = x - x.mean(dim=0)
     return centred.T @ centred / x.shape[0]

@@ -30,8 +30,8 @@ def figure_output(fig) -> dict:
 
 def slider_panel(draw, **controls):
     """A row of ``controls`` (ipywidgets sliders, by keyword) above the figure ``draw(**their values)`` returns,
-    drawn again whenever one moves. Taught in notebook 01, section 8 (a panel that retrains), and notebook 06,
-    section 5."""
+    drawn again whenever one moves. Taught in notebook 01, section 8 (a panel that retrains; notebook 02 has
+    another), and notebook 06, section 5."""
     checks.function("draw", draw, "a function of the sliders' values that returns a Matplotlib figure")
     for name, control in controls.items():
         if not isinstance(control, widgets.ValueWidget):

@@ -1,6 +1,6 @@
-"""The slider panels that notebooks 01 and 02 write out, run from the notebooks' own cells: at every slider's
-minimum, maximum and default each draws the run that ``ae.train_linear_ae`` gives (its losses, the floor, the
-step where it diverged), and moving a slider redraws the picture."""
+"""The slider panels that notebooks 01 and 02 write out, run from the notebooks' own cells: the sliders' ranges,
+each slider at its minimum, maximum and default drawing the run that ``ae.train_linear_ae`` gives (its losses, the
+floor, a red line where it diverged, the title), and every slider redrawing the picture when it moves."""
 
 from __future__ import annotations
 
@@ -14,11 +14,18 @@ import pytest
 import torch
 
 import ae_utils as ae
+from ae_utils.widgets import figure_output
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-PANEL_CELLS = {  # notebook -> the id of its panel's cell, and the drawing function's argument for each slider
-    "01": ("8c59b299", {"learning rate": "lr", "steps": "steps", "seed": "seed"}),
-    "02": ("2d248a37", {"hidden units": "hidden", "learning rate": "lr"}),
+PANEL_CELLS = {"01": "8c59b299", "02": "2d248a37"}  # the id of each notebook's panel cell
+# Each slider: the drawing function's argument, its description, and (minimum, maximum, default) as values.
+SLIDERS = {
+    "01": {
+        "lr": ("learning rate", (1e-3, 10.0, 0.01)),
+        "steps": ("steps", (10, 5000, 1000)),
+        "seed": ("seed", (0, 20, 0)),
+    },
+    "02": {"hidden": ("hidden units", (1, 8, 1)), "lr": ("learning rate", (1e-3, 1.0, 0.01))},
 }
 
 
@@ -26,40 +33,39 @@ def run_panel_cell(number: str, namespace: dict):
     """Run the panel cell of notebook ``number`` in ``namespace`` (the variables it uses); return the panel."""
     [path] = NOTEBOOKS.glob(f"{number}_*.ipynb")
     cells = json.loads(path.read_text())["cells"]
-    [source] = ["".join(c["source"]) for c in cells if c.get("id") == PANEL_CELLS[number][0]]
+    [source] = ["".join(c["source"]) for c in cells if c.get("id") == PANEL_CELLS[number]]
     tree = ast.parse(source)
     last = tree.body.pop()  # the cell's last line is the panel, shown as the cell's output
     exec(compile(tree, path.name, "exec"), namespace)
-    return eval(compile(ast.Expression(last.value), path.name, "eval"), namespace)
-
-
-@pytest.fixture(scope="module")
-def notebook_01(learner_x_shared):
-    x = learner_x_shared
-    namespace = {"ae": ae, "x": x, "floor": ae.eckart_young_floor(x, 1), "limit": ae.max_stable_lr(x, 1)}
-    panel = run_panel_cell("01", namespace)
+    panel = eval(compile(ast.Expression(last.value), path.name, "eval"), namespace)
     plt.close("all")
-    return panel, namespace
+    return panel
 
 
-@pytest.fixture(scope="module")
-def notebook_02():
-    namespace = {"ae": ae, "data": torch.rand(100, 4, generator=torch.Generator().manual_seed(0))}
-    panel = run_panel_cell("02", namespace)
-    plt.close("all")
-    return panel, namespace
+def notebook_01_namespace(x: torch.Tensor) -> dict:
+    return {"ae": ae, "x": x, "floor": ae.eckart_young_floor(x, 1), "limit": ae.max_stable_lr(x, 1)}
 
 
-def settings(panel, arguments: dict) -> list[dict]:
+def notebook_02_namespace() -> dict:
+    return {"ae": ae, "data": torch.rand(100, 4, generator=torch.Generator().manual_seed(0))}
+
+
+@pytest.fixture
+def panels(learner_x_shared) -> dict:
+    """Each notebook's panel, made afresh, and the namespace its cell ran in."""
+    namespaces = {"01": notebook_01_namespace(learner_x_shared), "02": notebook_02_namespace()}
+    return {number: (run_panel_cell(number, namespace), namespace) for number, namespace in namespaces.items()}
+
+
+def value_of(slider, position: float):
+    """The value a slider shows at ``position`` on its track (a log slider's track holds exponents)."""
+    return slider.base**position if isinstance(slider, ipywidgets.FloatLogSlider) else position
+
+
+def settings(number: str) -> list[dict]:
     """Each slider at its minimum, maximum and default, the others at their defaults, as the drawing's arguments."""
-    sliders = {arguments[s.description]: s for s in panel.children[0].children}
-    assert set(sliders) == set(arguments.values())
-    value = {name: s.value for name, s in sliders.items()}
-    found = []
-    for name, s in sliders.items():
-        scale = (lambda v: s.base**v) if isinstance(s, ipywidgets.FloatLogSlider) else (lambda v: v)
-        found += [{**value, name: limit} for limit in (scale(s.min), scale(s.max), s.value)]
-    return found
+    defaults = {name: limits[2] for name, (_, limits) in SLIDERS[number].items()}
+    return [{**defaults, name: value} for name, (_, limits) in SLIDERS[number].items() for value in limits]
 
 
 def check_run(ax, run, steps: int, floor) -> str:
@@ -69,18 +75,29 @@ def check_run(ax, run, steps: int, floor) -> str:
     assert list(curves[0].get_ydata()) == pytest.approx(history.losses)
     dashed = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert dashed == ([] if floor is None else [pytest.approx(floor)])
-    assert ax.get_xlim() == (0, steps)
-    marks = [line for line in curves[1:] if len(set(line.get_xdata())) == 1]
-    assert [line.get_xdata()[0] for line in marks] == ([diverged_at] if diverged_at else [])  # the red line
+    assert ax.get_xlim() == (0, steps) and ax.get_yscale() == "log"
+    marks = [(line.get_xdata()[0], line.get_color()) for line in curves[1:]]
+    assert marks == ([(diverged_at, "red")] if diverged_at else [])
     return f"diverged at step {diverged_at}" if diverged_at else f"final loss {history.final_loss:.4g}"
 
 
-def test_notebook_01_panel_at_every_slider_limit(notebook_01):
-    panel, namespace = notebook_01
+@pytest.mark.parametrize("number", ["01", "02"])
+def test_the_sliders_span_their_ranges_and_act_when_released(panels, number):
+    panel, _ = panels[number]
+    sliders = panel.children[0].children
+    assert [s.description for s in sliders] == [description for description, _ in SLIDERS[number].values()]
+    for slider, (_, (low, high, default)) in zip(sliders, SLIDERS[number].values()):
+        got = (value_of(slider, slider.min), value_of(slider, slider.max), slider.value)
+        assert got == pytest.approx((low, high, default)), slider.description
+        assert not slider.continuous_update  # each move retrains: act on release
+    assert isinstance(sliders[[*SLIDERS[number]].index("lr")], ipywidgets.FloatLogSlider)
+
+
+def test_notebook_01_draws_every_slider_limit(panels):
+    _, namespace = panels["01"]
     x, floor, limit, draw = namespace["x"], namespace["floor"], namespace["limit"], namespace["draw_run"]
-    assert not any(s.continuous_update for s in panel.children[0].children)  # each move retrains: act on release
     verdicts = []
-    for setting in settings(panel, PANEL_CELLS["01"][1]):
+    for setting in settings("01"):
         [ax] = draw(**setting).axes
         run = ae.train_linear_ae(x, setting["lr"], setting["steps"], setting["seed"])
         verdicts.append(check_run(ax, run, setting["steps"], floor))
@@ -90,27 +107,30 @@ def test_notebook_01_panel_at_every_slider_limit(notebook_01):
     assert sum(v.startswith("final loss") for v in verdicts) == len(verdicts) - 1
 
 
-def test_notebook_02_panel_at_every_slider_limit(notebook_02):
-    panel, namespace = notebook_02
+def test_notebook_02_draws_every_hidden_size_and_learning_rate_limit(panels):
+    _, namespace = panels["02"]
     data, draw = namespace["data"], namespace["draw_hidden_size"]
-    hidden_slider = panel.children[0].children[0]
-    assert (hidden_slider.min, hidden_slider.max) == (1, 2 * data.shape[1])  # past the 4 features: no bottleneck
-    for setting in settings(panel, PANEL_CELLS["02"][1]):
+    every_size = [{"hidden": hidden, "lr": 0.01} for hidden in range(1, 9)]
+    for setting in every_size + settings("02"):
         hidden, lr = setting["hidden"], setting["lr"]
         [ax] = draw(**setting).axes
-        floor = ae.eckart_young_floor(data, hidden) if hidden < 4 else None
+        floor = ae.eckart_young_floor(data, hidden) if hidden < 4 else None  # 4 features: from 4 units, no floor
         verdict = check_run(ax, ae.train_linear_ae(data, lr, 1000, 0, hidden), 1000, floor)
         bottleneck = "no bottleneck: floor 0" if floor is None else f"floor {floor:.3g}"
         assert ax.get_title() == f"{hidden} hidden units for 4 features, lr = {lr:.3g}\n{bottleneck}; {verdict}"
         plt.close("all")
 
 
-@pytest.mark.parametrize("which", ["notebook_01", "notebook_02"])
-def test_moving_a_slider_redraws_and_leaves_no_figure_open(which, request):
-    panel, _ = request.getfixturevalue(which)
+@pytest.mark.parametrize("number", ["01", "02"])
+def test_every_slider_redraws_the_picture_of_its_new_value(panels, number):
+    panel, namespace = panels[number]
     controls, picture = panel.children
-    before = picture.outputs[0]["data"]["image/png"]
-    slider = controls.children[0]
-    slider.value = slider.base**slider.max if isinstance(slider, ipywidgets.FloatLogSlider) else slider.max
-    assert picture.outputs[0]["data"]["image/png"] != before
+    draw = namespace["draw_run" if number == "01" else "draw_hidden_size"]
+    names = list(SLIDERS[number])
+    for slider in controls.children:
+        before = picture.outputs[0]["data"]["image/png"]
+        slider.value = value_of(slider, slider.max)
+        now = picture.outputs[0]["data"]["image/png"]
+        expected = figure_output(draw(**{name: s.value for name, s in zip(names, controls.children)}))
+        assert now != before and now == expected["data"]["image/png"], slider.description
     assert plt.get_fignums() == []
