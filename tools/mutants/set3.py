@@ -1,8 +1,8 @@
 # ruff: noqa: E501 (a table of source lines, each mutant on one line)
 """Mutant set 3: 40 plausible one-line bugs in ae_utils, written from the package's code (commit 45fdda0) before
 reading its tests; 39 were killed by the unit tests, and the survivor (C4) by a test added for it. W1 and W2 were
-rewritten when the code they mutated (the sliders' drawing functions) moved into notebooks 01 and 02, and P3 when
-principal_angles moved into notebook 04. Each entry: (id, module, old text, new text, what it breaks). Run by
+rewritten when the code they mutated (the sliders' drawing functions) moved into notebooks 01 and 02, P3 when
+principal_angles moved into notebook 04, and D3, T3 and M1 when the code they mutated changed. Each entry: (id, module, old text, new text, what it breaks). Run by
 tools/mutation_check.py."""
 
 MUTANTS = [
@@ -55,9 +55,9 @@ MUTANTS = [
     (
         "D3",
         "data",
-        "    elif len(raw) != header + prod(dims):\n",
-        "    elif len(raw) < header + prod(dims):\n",
-        "_decode_idx: size check `!=` -> `<` (trailing bytes accepted)",
+        "    header = 4 + 4 * raw[3]",
+        "    header = 4 + 4 * raw[2]",
+        "_decode_idx: header length from the type byte, not the number of dimensions",
     ),
     (
         "D4",
@@ -149,9 +149,9 @@ MUTANTS = [
     (
         "T3",
         "training",
-        "    was_training = isinstance(model, nn.Module) and model.training\n",
-        "    was_training = isinstance(model, nn.Module)\n",
-        "_evaluating: dropped `and model.training` (always restores train mode)",
+        "        module.train(was_training)\n",
+        "        module.train(True)\n",
+        "_evaluating: always restores train mode (not the mode the model was in)",
     ),
     (
         "T4",
@@ -266,8 +266,8 @@ MUTANTS = [
     (
         "M1",
         "models",
-        "        *([] if logits else [nn.Sigmoid()]),\n",
-        "        *([nn.Sigmoid()] if logits else []),\n",
+        "        nn.Linear(256, 28 * 28),\n        *([] if logits else [nn.Sigmoid()]),\n",
+        "        nn.Linear(256, 28 * 28),\n        *([nn.Sigmoid()] if logits else []),\n",
         "mlp_autoencoder: sigmoid condition swapped",
     ),
     # reproducibility (1)
