@@ -2,8 +2,8 @@
 """Mutant set 3: 40 plausible one-line bugs in ae_utils, written from the package's code (commit 45fdda0) before
 reading its tests; 39 were killed by the unit tests, and the survivor (C4) by a test added for it. W1 and W2 were
 rewritten when the code they mutated (the sliders' drawing functions) moved into notebooks 01 and 02, P3 when
-principal_angles moved into notebook 04, and D3, T3 and M1 when the code they mutated changed. Each entry: (id, module, old text, new text, what it breaks). Run by
-tools/mutation_check.py."""
+principal_angles moved into notebook 04, and D3, T3 and M1 when the code they mutated changed. Each entry: (id,
+module, old text, new text, what it breaks). Run by tools/mutation_check.py."""
 
 MUTANTS = [
     # checks (6)
